@@ -1,0 +1,37 @@
+"""jcevns: fast, differentiable CEvNS forward models and COHERENT likelihoods in JAX.
+
+Importing jcevns switches on JAX's 64-bit mode (``jax_enable_x64``): the fits and the
+quadrature need float64 (float32 loses the 1e-6 accuracy and destabilises optimisers and
+NUTS). This affects every JAX computation in the same process.
+"""
+
+import jax as _jax
+
+_jax.config.update("jax_enable_x64", True)
+
+from . import constants, flux, form_factors  # noqa: E402
+from .analyses import ANALYSES, PRESETS, Analysis, build  # noqa: E402
+from .cross_sections import PhysicsOptions, dsigma_dt  # noqa: E402
+from .flux import FLAVOURS  # noqa: E402
+from .forward import predict, predict_per_flavour, recoil_spectrum  # noqa: E402
+from .params import SPECS, Params  # noqa: E402
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ANALYSES",
+    "PRESETS",
+    "FLAVOURS",
+    "SPECS",
+    "Analysis",
+    "Params",
+    "PhysicsOptions",
+    "build",
+    "constants",
+    "dsigma_dt",
+    "flux",
+    "form_factors",
+    "predict",
+    "predict_per_flavour",
+    "recoil_spectrum",
+]

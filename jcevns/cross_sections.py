@@ -1,0 +1,224 @@
+"""CEvNS differential cross sections dsigma/dT in the SM and beyond.
+
+Every ingredient is written in one form: at fixed nuclear recoil ``T``,
+
+    dsigma/dT (E, T) = c0(T) + c1(T) / E + c2(T) / E^2        [cm^2 / MeV]
+
+for each neutrino flavour, so the neutrino-energy integral is a sum of flux moments
+(:func:`jcevns.flux.moments`). :func:`coefficients` returns ``(c0, c1, c2)``.
+
+Ingredients (all combinable in one :class:`~jcevns.params.Params`):
+
+* weak: ``G_F^2 m / pi * W(T) * (1 [- T/E] - m T / (2 E^2))`` (seed 003 eq. 3; seed 000
+  eq. 2.1 includes the ``-T/E`` term), with ``W = Q_a^2 + sum_b Q_ab^2`` where
+  ``Q_a = Z F_p g_p,a + N F_n g_n,a`` (seed 000 eq. 2.2). ``g_p,a`` and ``g_n,a`` carry
+  the SM couplings (:mod:`jcevns.couplings`), the flavour-diagonal vector NSI
+  (seed 003 eq. 14, seed 000 eq. 3.5), the charge-radius shift of ``sin^2 theta_W``
+  (seed 003 eq. 17, seed 000 eq. 3.8) and the light vector Z' (seed 003 eqs. 18-19,
+  seed 000 eq. 3.11). ``Q_ab`` are the flavour-changing NSI charges.
+* magnetic moment: ``pi alpha^2 mu^2 Z^2 / m_e^2 (1/T - 1/E) F_p^2`` (seed 003 eq. 15,
+  seed 000 eq. 3.6), per flavour.
+* light scalar: ``m^2 (g^2 Q_phi)^2 T / (4 pi E^2 (2 m T + M^2)^2)`` (seed 003 eqs. 20-21;
+  seed 000 eq. 3.12 with its dimension typo corrected, see the notes), no interference.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import jax.numpy as jnp
+
+from . import constants as c
+from . import couplings, form_factors
+from .flux import FLAVOURS
+from .nuclei import Nucleus
+from .params import Params
+
+_CM2 = c.HBARC_MEV_CM**2  # MeV^-2 -> cm^2
+
+#: Allowed values of the physics options.
+CHOICES = {
+    "couplings": ("radiative", "tree"),
+    "form_factor": ("klein-nystrand", "helm"),
+    "charge_radius_convention": ("standard", "printed"),
+    "fc_nsi": ("incoherent", "as_printed"),
+    "zprime_couplings": ("universal", "b-l"),
+    "scalar_charge": ("papoulias2020", "sigma_terms"),
+}
+
+
+@dataclass(frozen=True)
+class PhysicsOptions:
+    """Static choices of the physics model (hashable; part of the jit cache key).
+
+    Attributes:
+        couplings: ``"radiative"`` (seed 003 eqs. 4-5) or ``"tree"`` (seed 000 eq. 2.3).
+        recoil_term: include the ``-T/E`` term of seed 000 eq. 2.1 (seed 003 eq. 3 omits it).
+        form_factor: ``"klein-nystrand"`` (seed 003 eq. 6) or ``"helm"`` (seed 000 eq. 2.4).
+        kn_radius_coeff_fm: Klein-Nystrand ``R_A = coeff * A^(1/3)`` [fm]; 1.23 printed in
+            seed 003, 1.2 in Klein & Nystrand (see the notes).
+        kn_yukawa_range_fm: Klein-Nystrand ``a_k`` [fm].
+        helm_skin_fm: Helm surface thickness ``s`` [fm].
+        proton_rms_radius_fm: Helm proton rms radius per isotope [fm]; ``None`` uses the
+            parameter ``rn`` for protons too (one nuclear form factor, as seed 003 does).
+        charge_radius_convention: ``"standard"`` shift ``sqrt2 pi alpha / (6 G_F) <r^2>``
+            (Vogel-Engel; reproduces the published intervals) or ``"printed"`` (twice that,
+            seed 003 eq. 17 / seed 000 eq. 3.8 as printed).
+        fc_nsi: ``"incoherent"``: flavour-changing charges add in quadrature,
+            ``|Q_aa|^2 + sum_b |Q_ab|^2`` (Barranco et al., JHEP 12 (2005) 021);
+            ``"as_printed"``: added linearly inside ``Q`` (seed 003 eq. 14, seed 000 eq. 3.5).
+        zprime_couplings: ``"universal"`` quark couplings, ``g_nu g_q = g^2`` (per-nucleon
+            charge ``3 g^2``) or ``"b-l"`` (``g_q = g/3``, ``g_nu = -g``: per-nucleon ``-g^2``).
+        scalar_charge: ``"papoulias2020"``: ``Q_phi / g^2 = 14 A + 1.1 Z`` (seed 003 fn. 6) or
+            ``"sigma_terms"``: seed 000 eq. 3.13 with the sigma terms printed there and PDG
+            quark masses.
+    """
+
+    couplings: str = "radiative"
+    recoil_term: bool = False
+    form_factor: str = "klein-nystrand"
+    kn_radius_coeff_fm: float = 1.2
+    kn_yukawa_range_fm: float = 0.7
+    helm_skin_fm: float = 0.9
+    proton_rms_radius_fm: tuple | None = None
+    charge_radius_convention: str = "standard"
+    fc_nsi: str = "incoherent"
+    zprime_couplings: str = "universal"
+    scalar_charge: str = "papoulias2020"
+
+    def __post_init__(self):
+        for name, allowed in CHOICES.items():
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"option {name} must be one of {allowed}, got {getattr(self, name)!r}")
+        for name in ("kn_radius_coeff_fm", "kn_yukawa_range_fm", "helm_skin_fm"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+                raise ValueError(f"option {name} must be a positive number of fm, got {value!r}")
+
+    @property
+    def uses_rn(self) -> bool:
+        """Whether the parameter ``rn`` enters the model (only through the Helm form factor)."""
+        return self.form_factor == "helm"
+
+    @property
+    def charge_radius_coeff(self) -> float:
+        """Shift of ``sin^2 theta_W`` per 1e-32 cm^2 of ``<r^2>`` (dimensionless)."""
+        factor = 0.5 if self.charge_radius_convention == "standard" else 1.0
+        return factor * c.CHARGE_RADIUS_COEFF_PRINTED * c.R2_UNIT_MEV2
+
+
+def form_factor_pair(params: Params, nucleus: Nucleus, iso_index: int, q_fm, opts: PhysicsOptions):
+    """Proton and neutron form factors ``(F_p, F_n)`` at momentum transfer ``q`` [fm^-1]."""
+    if opts.form_factor == "klein-nystrand":
+        f = form_factors.klein_nystrand(
+            q_fm, opts.kn_radius_coeff_fm * nucleus.a ** (1.0 / 3.0), opts.kn_yukawa_range_fm
+        )
+        return f, f
+    f_n = form_factors.helm(q_fm, params.rn, opts.helm_skin_fm)
+    if opts.proton_rms_radius_fm is None:
+        return f_n, f_n
+    f_p = form_factors.helm(q_fm, opts.proton_rms_radius_fm[iso_index], opts.helm_skin_fm)
+    return f_p, f_n
+
+
+def _scalar_charge_per_nucleon(opts: PhysicsOptions) -> tuple[float, float]:
+    """``(per proton, per neutron)`` scalar charge in units of ``g_q`` (universal quarks)."""
+    if opts.scalar_charge == "papoulias2020":
+        # 14 A + 1.1 Z = 15.1 Z + 14 N (seed 003 footnote 6).
+        return 15.1, 14.0
+    # seed 000 eq. 3.13 with g_u = g_d.
+    per_p = c.M_PROTON * (c.F_TU_PROTON / c.M_UP_QUARK + c.F_TD_PROTON / c.M_DOWN_QUARK)
+    per_n = c.M_NEUTRON * (c.F_TU_NEUTRON / c.M_UP_QUARK + c.F_TD_NEUTRON / c.M_DOWN_QUARK)
+    return per_p, per_n
+
+
+# (u, d) parameters of the flavour-changing NSI seen by each flavour, in FLAVOURS order:
+# nu_mu and nu_mu-bar see e-mu and mu-tau; nu_e sees e-mu and e-tau.
+_FC_NSI = {
+    "nu_mu": (("eps_emu_u", "eps_emu_d"), ("eps_mutau_u", "eps_mutau_d")),
+    "nu_mu_bar": (("eps_emu_u", "eps_emu_d"), ("eps_mutau_u", "eps_mutau_d")),
+    "nu_e": (("eps_emu_u", "eps_emu_d"), ("eps_etau_u", "eps_etau_d")),
+}
+_DIAG_NSI = {
+    "nu_mu": ("eps_mumu_u", "eps_mumu_d"),
+    "nu_mu_bar": ("eps_mumu_u", "eps_mumu_d"),
+    "nu_e": ("eps_ee_u", "eps_ee_d"),
+}
+_CHARGE_RADIUS = {"nu_mu": "r2_numu", "nu_mu_bar": "r2_numubar", "nu_e": "r2_nue"}
+_MAGNETIC_MOMENT = {"nu_mu": "mu_nu_mu", "nu_mu_bar": "mu_nu_mubar", "nu_e": "mu_nu_e"}
+
+
+def _nsi_nucleon(eps_u, eps_d):
+    """Per-proton and per-neutron charge of a vector NSI pair: ``(2u + d, u + 2d)``."""
+    return 2.0 * eps_u + eps_d, eps_u + 2.0 * eps_d
+
+
+def coefficients(params: Params, nucleus: Nucleus, iso_index: int, t_recoil, opts: PhysicsOptions):
+    """Coefficients of ``dsigma/dT = c0 + c1/E + c2/E^2`` per flavour.
+
+    Args:
+        params: resolved :class:`Params` (no ``None``), scalar leaves.
+        nucleus: target isotope.
+        iso_index: index of the isotope in the detector (selects its proton radius).
+        t_recoil: nuclear recoil energies T [MeV], shape ``(n,)``, all > 0.
+        opts: static physics options.
+
+    Returns:
+        Array ``(3 flavours, 3, n)``: ``c_k`` in cm^2 MeV^(k-1), flavour order
+        :data:`jcevns.flux.FLAVOURS`.
+    """
+    t = jnp.asarray(t_recoil)
+    m = nucleus.mass_mev
+    z, n = float(nucleus.z), float(nucleus.n)
+    q2_mev2 = 2.0 * m * t
+    f_p, f_n = form_factor_pair(params, nucleus, iso_index, jnp.sqrt(q2_mev2) / c.HBARC_MEV_FM, opts)
+
+    # Light Z': per-nucleon vector charge added to g_p and g_n (seed 003 eq. 19; seed 000 eq. 3.11).
+    zcharge = 3.0 if opts.zprime_couplings == "universal" else -1.0
+    zprime = zcharge * params.zprime_g**2 / (math.sqrt(2.0) * c.G_FERMI * (q2_mev2 + params.zprime_m**2))
+
+    weak_prefactor = c.G_FERMI**2 * m / math.pi * _CM2
+    mm_prefactor = math.pi * c.ALPHA_EM**2 * z**2 / c.M_ELECTRON**2 * _CM2 * c.MU_NU_UNIT**2 * f_p**2
+
+    sp, sn = _scalar_charge_per_nucleon(opts)
+    scalar_charge = params.scalar_g**2 * (sp * z * f_p + sn * n * f_n)
+    scalar = m**2 * scalar_charge**2 * t / (4.0 * math.pi * (q2_mev2 + params.scalar_m**2) ** 2) * _CM2
+
+    out = []
+    for flavour in FLAVOURS:
+        sin2w = params.sin2w + opts.charge_radius_coeff * getattr(params, _CHARGE_RADIUS[flavour])
+        g_p, g_n = couplings.nucleon_couplings(opts.couplings, sin2w)
+        dp, dn = _nsi_nucleon(*(getattr(params, k) for k in _DIAG_NSI[flavour]))
+        q_diag = z * f_p * (g_p + dp + zprime) + n * f_n * (g_n + dn + zprime)
+        q_fc = [
+            z * f_p * cp + n * f_n * cn
+            for cp, cn in (_nsi_nucleon(getattr(params, u), getattr(params, d)) for u, d in _FC_NSI[flavour])
+        ]
+        if opts.fc_nsi == "incoherent":
+            w = q_diag**2 + sum(qb**2 for qb in q_fc)
+        else:
+            w = (q_diag + sum(q_fc)) ** 2
+        weak = weak_prefactor * w
+        mu2 = params.mu_nu**2 + getattr(params, _MAGNETIC_MOMENT[flavour]) ** 2
+        mm = mm_prefactor * mu2
+        c0 = weak + mm / t
+        c1 = -mm - (weak * t if opts.recoil_term else 0.0)
+        c2 = -weak * m * t / 2.0 + scalar
+        out.append(jnp.stack([c0, jnp.broadcast_to(c1, t.shape), c2]))
+    return jnp.stack(out)
+
+
+def dsigma_dt(params: Params, nucleus: Nucleus, e_nu, t_recoil, opts: PhysicsOptions, iso_index: int = 0):
+    """``dsigma/dT`` [cm^2/MeV] per flavour at neutrino energy ``E`` and recoil ``T`` [MeV].
+
+    No kinematic cut is applied: callers integrate only over ``E >= E_min(T)``.
+
+    Returns:
+        Array ``(3 flavours, *broadcast(E, T).shape)``.
+    """
+    e = jnp.asarray(e_nu)
+    t = jnp.asarray(t_recoil)
+    e, t = jnp.broadcast_arrays(e, t)
+    coef = coefficients(params, nucleus, iso_index, t.ravel(), opts).reshape((3, 3) + t.shape)
+    return coef[:, 0] + coef[:, 1] / e + coef[:, 2] / e**2

@@ -1,0 +1,45 @@
+"""Detector responses: how a recoil spectrum dN/dT becomes counts in analysis bins.
+
+A :class:`Detector` is a plain description built once, in numpy, outside jit: target
+isotopes and their numbers, the analysis bins as recoil-energy intervals, the response
+(acceptance or efficiency) as a function of recoil energy, and the recoil energies where the
+response is not smooth. Physics is shared; only these objects differ between CsI and LAr.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from ..nuclei import Nucleus
+
+
+@dataclass(frozen=True)
+class Detector:
+    """Recoil-space description of one detector and its analysis bins.
+
+    Attributes:
+        name: detector label.
+        nuclei: target isotopes.
+        n_targets: number of nuclei of each isotope in the fiducial mass.
+        t_edges_mev: analysis bin edges in nuclear recoil energy [MeV] (increasing).
+        observable: name and unit of the binned observable, e.g. ``"nPE"``.
+        obs_edges: bin edges in the observable.
+        response: numpy function, recoil T [MeV] -> acceptance in [0, 1].
+        breakpoints_mev: recoil energies where ``response`` is not smooth.
+    """
+
+    name: str
+    nuclei: tuple[Nucleus, ...]
+    n_targets: tuple[float, ...]
+    t_edges_mev: tuple[float, ...]
+    observable: str
+    obs_edges: tuple[float, ...]
+    response: Callable[[np.ndarray], np.ndarray]
+    breakpoints_mev: tuple[float, ...] = ()
+
+    @property
+    def n_bins(self) -> int:
+        return len(self.t_edges_mev) - 1

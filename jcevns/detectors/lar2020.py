@@ -1,0 +1,65 @@
+"""COHERENT CENNS-10 liquid argon, Analysis A (Akimov et al., PRL 126 012002; data release
+arXiv:2006.12659, Zenodo 10.5281/zenodo.3903810) as used by seed 000 (Miranda et al.,
+JHEP 05 (2020) 130).
+
+One bin: nuclear recoils up to ``roi_max_kevnr`` (120 keVnr, seed 000 sec. 3), weighted by the
+release's Analysis A efficiency table, linearly interpolated in keVnr (zero below the first
+row, the last value above the last row, as the release document says).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import data
+from ..nuclei import AR40, targets_per_kg
+from . import Detector
+
+
+@dataclass(frozen=True)
+class LArOptions:
+    """Detector choices for CENNS-10.
+
+    Attributes:
+        roi_max_kevnr: upper end of the region of interest [keVnr].
+        mass_kg: fiducial mass [kg] (24.4 kg, release; the paper says "24 kg").
+    """
+
+    roi_max_kevnr: float = 120.0
+    mass_kg: float = 24.4
+
+    def __post_init__(self):
+        lo = float(_table()["efficiency"]["kevnr"][0])
+        if not self.roi_max_kevnr > lo:
+            raise ValueError(f"option roi_max_kevnr must exceed {lo:g} keVnr, got {self.roi_max_kevnr!r}")
+        if not self.mass_kg > 0:
+            raise ValueError(f"option mass_kg must be positive, got {self.mass_kg!r}")
+
+
+def _table() -> dict:
+    return data.load("lar2020")
+
+
+def efficiency(t_mev):
+    """Analysis A efficiency at nuclear recoil T [MeV]."""
+    eff = _table()["efficiency"]
+    t_kev = np.asarray(t_mev, dtype=np.float64) * 1e3
+    return np.interp(t_kev, eff["kevnr"], eff["efficiency"], left=0.0, right=eff["efficiency"][-1])
+
+
+def build(opts: LArOptions) -> Detector:
+    """The CENNS-10 detector with its single region-of-interest bin."""
+    knots_kev = np.asarray(_table()["efficiency"]["kevnr"], dtype=np.float64)
+    lo, hi = knots_kev[0], opts.roi_max_kevnr
+    return Detector(
+        name="CENNS-10 LAr (Analysis A)",
+        nuclei=(AR40,),
+        n_targets=(opts.mass_kg * targets_per_kg(((AR40, 1),))[0],),
+        t_edges_mev=(lo * 1e-3, hi * 1e-3),
+        observable="keVnr",
+        obs_edges=(float(lo), float(hi)),
+        response=efficiency,
+        breakpoints_mev=tuple(float(k) * 1e-3 for k in knots_kev[1:] if k < hi),
+    )

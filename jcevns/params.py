@@ -1,0 +1,191 @@
+"""Named physics parameters: one frozen pytree, with units, defaults and valid ranges.
+
+A :class:`Params` holds every physics parameter of the forward model. Its leaves are
+float64 scalars (or arrays of one common shape under ``vmap``). ``sin2w`` and ``rn`` default
+to ``None``, meaning "the reference value of the analysis" (the two papers use different
+weak mixing angles and radii); :meth:`jcevns.Analysis.params` fills them in.
+
+Units: ``rn`` [fm]; magnetic moments [1e-10 mu_B]; charge radii [1e-32 cm^2]; mediator
+masses [MeV]; couplings and NSI epsilons dimensionless.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field, fields
+
+import jax
+import numpy as np
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """Metadata of one parameter: unit, valid range and meaning."""
+
+    unit: str
+    lower: float
+    upper: float
+    doc: str
+    lower_open: bool = False
+
+
+_EPS_RANGE = (-5.0, 5.0)
+
+#: Units, valid ranges and descriptions of every parameter, in field order.
+SPECS: dict[str, ParamSpec] = {
+    "sin2w": ParamSpec("", 0.0, 1.0, "weak mixing angle sin^2 theta_W"),
+    "rn": ParamSpec("fm", 0.0, 15.0, "neutron (Helm) rms radius", lower_open=True),
+    **{
+        f"eps_{ab}_{q}": ParamSpec("", *_EPS_RANGE, f"vector NSI epsilon_{ab}^{q}V")
+        for ab in ("ee", "mumu", "emu", "etau", "mutau")
+        for q in ("u", "d")
+    },
+    "mu_nu": ParamSpec("1e-10 mu_B", 0.0, 1e4, "effective magnetic moment, all flavours"),
+    "mu_nu_e": ParamSpec("1e-10 mu_B", 0.0, 1e4, "nu_e magnetic moment"),
+    "mu_nu_mu": ParamSpec("1e-10 mu_B", 0.0, 1e4, "nu_mu magnetic moment"),
+    "mu_nu_mubar": ParamSpec("1e-10 mu_B", 0.0, 1e4, "nu_mu-bar magnetic moment"),
+    "r2_nue": ParamSpec("1e-32 cm^2", -1e3, 1e3, "nu_e charge radius <r^2>"),
+    "r2_numu": ParamSpec("1e-32 cm^2", -1e3, 1e3, "nu_mu charge radius <r^2>"),
+    "r2_numubar": ParamSpec("1e-32 cm^2", -1e3, 1e3, "nu_mu-bar charge radius <r^2>"),
+    "zprime_g": ParamSpec("", 0.0, 10.0, "Z' coupling g (g^2 = g_nu g_q)"),
+    "zprime_m": ParamSpec("MeV", 0.0, 1e7, "Z' mass", lower_open=True),
+    "scalar_g": ParamSpec("", 0.0, 10.0, "scalar coupling g (g^2 = g_nu g_q)"),
+    "scalar_m": ParamSpec("MeV", 0.0, 1e7, "scalar mass", lower_open=True),
+}
+
+#: Parameters whose default depends on the analysis (``None`` until resolved).
+ANALYSIS_DEFAULTS = ("sin2w", "rn")
+
+
+def _float_field(default=0.0):
+    return field(default=default)
+
+
+@jax.tree_util.register_dataclass
+@dataclass(frozen=True)
+class Params:
+    """Physics parameters of the CEvNS forward model (a JAX pytree).
+
+    Defaults are the Standard Model: all BSM couplings zero, mediator masses 1 GeV (irrelevant
+    at zero coupling), ``sin2w`` and ``rn`` taken from the analysis (``None``).
+    See :data:`SPECS` for units and valid ranges.
+    """
+
+    sin2w: object = None
+    rn: object = None
+    eps_ee_u: object = 0.0
+    eps_ee_d: object = 0.0
+    eps_mumu_u: object = 0.0
+    eps_mumu_d: object = 0.0
+    eps_emu_u: object = 0.0
+    eps_emu_d: object = 0.0
+    eps_etau_u: object = 0.0
+    eps_etau_d: object = 0.0
+    eps_mutau_u: object = 0.0
+    eps_mutau_d: object = 0.0
+    mu_nu: object = 0.0
+    mu_nu_e: object = 0.0
+    mu_nu_mu: object = 0.0
+    mu_nu_mubar: object = 0.0
+    r2_nue: object = 0.0
+    r2_numu: object = 0.0
+    r2_numubar: object = 0.0
+    zprime_g: object = 0.0
+    zprime_m: object = 1000.0
+    scalar_g: object = 0.0
+    scalar_m: object = 1000.0
+
+    def replace(self, **changes) -> "Params":
+        """A copy with some values changed; unknown names raise ``ValueError``."""
+        unknown = set(changes) - set(SPECS)
+        if unknown:
+            raise ValueError(
+                f"unknown parameter(s) {sorted(unknown)}; valid names: {', '.join(SPECS)}"
+            )
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        """``{name: value}`` with values converted to Python floats where scalar."""
+        out = {}
+        for f in fields(self):
+            v = getattr(self, f.name)
+            out[f.name] = None if v is None else (float(v) if np.ndim(v) == 0 else np.asarray(v))
+        return out
+
+
+PARAMETER_NAMES = tuple(f.name for f in fields(Params))
+assert PARAMETER_NAMES == tuple(SPECS), "SPECS and Params fields must list the same names"
+
+
+def check_value(name: str, value, *, lower: float | None = None) -> None:
+    """Raise ``ValueError`` unless ``value`` (concrete) lies in the valid range of ``name``.
+
+    Args:
+        name: parameter name (see :data:`SPECS`).
+        value: a number or array; every element is checked.
+        lower: a stricter lower bound (e.g. the Helm limit for ``rn``), exclusive.
+    """
+    if name not in SPECS:
+        raise ValueError(f"unknown parameter {name!r}; valid names: {', '.join(SPECS)}")
+    spec = SPECS[name]
+    arr = np.asarray(value, dtype=float)
+    unit = f" {spec.unit}" if spec.unit else ""
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"parameter {name} must be finite, got {value!r}")
+    lo, lo_open = spec.lower, spec.lower_open
+    if lower is not None and lower >= lo:
+        lo, lo_open = lower, True
+    bad_lo = np.any(arr <= lo) if lo_open else np.any(arr < lo)
+    if bad_lo or np.any(arr > spec.upper):
+        bracket = "(" if lo_open else "["
+        raise ValueError(
+            f"parameter {name} ({spec.doc}) = {value!r}{unit} is outside its valid range "
+            f"{bracket}{lo:g}, {spec.upper:g}]{unit}"
+        )
+
+
+def is_concrete(x) -> bool:
+    """True if ``x`` holds concrete values (not a JAX tracer)."""
+    return not any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree_util.tree_leaves(x))
+
+
+def validate(params: Params, *, rn_lower: float | None = None) -> None:
+    """Check structure and ranges of concrete parameters before any jit work.
+
+    Args:
+        params: the parameters; must be a :class:`Params`.
+        rn_lower: exclusive lower bound on ``rn`` [fm] (the Helm limit ``sqrt(3) s``), if the
+            analysis uses ``rn``.
+
+    Raises:
+        ValueError: wrong type, unresolved ``None`` values, or a value outside its range.
+    """
+    if not isinstance(params, Params):
+        raise ValueError(
+            f"params must be a jcevns.Params, got {type(params).__name__}; "
+            "build one with analysis.params(name=value, ...)"
+        )
+    if not is_concrete(params):
+        return
+    for name in PARAMETER_NAMES:
+        value = getattr(params, name)
+        if value is None:
+            raise ValueError(
+                f"parameter {name} is None; resolve analysis defaults with analysis.params()"
+            )
+        check_value(name, value, lower=rn_lower if name == "rn" else None)
+
+
+def as_float64(params: Params) -> Params:
+    """Convert every leaf to a float64 JAX array (so jit sees one dtype and never retraces)."""
+    import jax.numpy as jnp
+
+    return jax.tree_util.tree_map(lambda v: jnp.asarray(v, dtype=jnp.float64), params)
+
+
+def finite_or_raise(name: str, value: float) -> float:
+    """Return ``value`` or raise if it is not a finite float (for option values)."""
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    return value
