@@ -1,0 +1,129 @@
+"""The ``jcevns`` command line: verbs mirror the Python API.
+
+* ``jcevns predict ANALYSIS [--preset P] [--json] [--set name=value ...]``
+* ``jcevns selftest [--analysis A ...] [--preset P]``
+* ``jcevns reproduce [--out DIR] [--preset P] [--only csi|lar]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def _parse_assignments(items, what: str) -> dict:
+    out = {}
+    for item in items or ():
+        if "=" not in item:
+            raise ValueError(f"{what} must look like name=value, got {item!r}")
+        key, value = item.split("=", 1)
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+        if isinstance(out[key], list):
+            out[key] = tuple(out[key])
+    return out
+
+
+def _cmd_predict(args) -> int:
+    import numpy as np
+
+    import jcevns
+
+    options = _parse_assignments(args.option, "--option")
+    analysis = jcevns.build(args.analysis, args.preset, **options)
+    params = analysis.params(**_parse_assignments(args.set, "--set"))
+    per_flavour = np.asarray(jcevns.predict_per_flavour(params, analysis))
+    bins = per_flavour.sum(axis=0)
+    edges = analysis.bin_edges
+    if args.json:
+        out = {
+            "analysis": analysis.name,
+            "preset": analysis.preset,
+            "observable": analysis.detector.observable,
+            "bins": [{"lo": lo, "hi": hi, "events": float(n)} for lo, hi, n in zip(edges[:-1], edges[1:], bins)],
+            "per_flavour": {f: float(v) for f, v in zip(jcevns.FLAVOURS, per_flavour.sum(axis=1))},
+            "total": float(bins.sum()),
+            "params": {k: v for k, v in params.to_dict().items()},
+            "options": {k: (list(v) if isinstance(v, tuple) else v) for k, v in analysis.options().items()},
+        }
+        print(json.dumps(out, indent=2))
+        return 0
+    obs = analysis.detector.observable
+    print(f"{analysis.name} (preset {analysis.preset}): expected CEvNS events, {analysis.detector.name}")
+    header = f"{obs + ' bin':>16} {'nu_mu':>10} {'nu_mu_bar':>10} {'nu_e':>10} {'total':>10}"
+    print(header)
+    print("-" * len(header))
+    for j, (lo, hi) in enumerate(zip(edges[:-1], edges[1:])):
+        cols = " ".join(f"{v:10.3f}" for v in per_flavour[:, j])
+        print(f"{f'[{lo:g}, {hi:g})':>16} {cols} {bins[j]:10.3f}")
+    print("-" * len(header))
+    cols = " ".join(f"{v:10.3f}" for v in per_flavour.sum(axis=1))
+    print(f"{'total':>16} {cols} {bins.sum():10.3f}")
+    return 0
+
+
+def _cmd_selftest(args) -> int:
+    from . import validation
+
+    rows, ok = validation.run_selftest(analyses=tuple(args.analysis or ()) or None, preset=args.preset, progress=True)
+    width = max(len(r["point"]) for r in rows)
+    print(f"{'analysis':<15} {'point':<{width}} {'max rel. error':>15} {'time [s]':>9}")
+    worst = {}
+    for r in rows:
+        print(f"{r['analysis']:<15} {r['point']:<{width}} {r['max_rel_error']:15.2e} {r['seconds']:9.2f}")
+        worst[r["point"]] = max(worst.get(r["point"], 0.0), r["max_rel_error"])
+    print("\nlargest relative error per ingredient (fixed grid vs scipy.integrate.quad, epsrel 1e-10):")
+    for point, err in worst.items():
+        print(f"  {point:<{width}} {err:.2e}")
+    print(f"selftest {'PASSED' if ok else 'FAILED'} (tolerance {validation.TOLERANCE:g})")
+    return 0 if ok else 1
+
+
+def _cmd_reproduce(args) -> int:
+    from . import reproduce
+
+    return reproduce.main(out=args.out, preset=args.preset, only=args.only)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    import jcevns
+
+    parser = argparse.ArgumentParser(prog="jcevns", description="Fast, differentiable CEvNS fits of COHERENT data.")
+    parser.add_argument("--version", action="version", version=f"jcevns {jcevns.__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("predict", help="SM (or given) expected events per bin and per flavour")
+    p.add_argument("analysis", choices=jcevns.ANALYSES)
+    p.add_argument("--preset", choices=jcevns.PRESETS, default="calibrated")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--set", action="append", metavar="NAME=VALUE", help="parameter value, e.g. --set sin2w=0.22")
+    p.add_argument("--option", action="append", metavar="NAME=VALUE", help="analysis option, e.g. --option form_factor=helm")
+    p.set_defaults(func=_cmd_predict)
+
+    s = sub.add_parser("selftest", help="fixed grids vs adaptive scipy.integrate.quad (tolerance 1e-6)")
+    s.add_argument("--analysis", action="append", choices=jcevns.ANALYSES, help="restrict to these analyses")
+    s.add_argument("--preset", choices=jcevns.PRESETS, default="calibrated")
+    s.set_defaults(func=_cmd_selftest)
+
+    r = sub.add_parser("reproduce", help="regenerate the two reference papers' results")
+    r.add_argument("--out", default="results", help="output directory (default: results/)")
+    r.add_argument("--preset", choices=jcevns.PRESETS, default="calibrated")
+    r.add_argument("--only", choices=("csi", "lar"), default=None)
+    r.set_defaults(func=_cmd_reproduce)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ValueError as err:
+        print(f"jcevns: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
