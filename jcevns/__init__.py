@@ -15,6 +15,10 @@ from .cross_sections import PhysicsOptions, dsigma_dt  # noqa: E402
 from .flux import FLAVOURS  # noqa: E402
 from .forward import predict, predict_per_flavour, recoil_spectrum  # noqa: E402
 from .params import SPECS, Params  # noqa: E402
+from .likelihoods import Likelihood, likelihood, profiled, statistic, statistic_at_pulls  # noqa: E402
+from .profiling import ProfileResult, profile  # noqa: E402
+from .scans import ScanResult, scan  # noqa: E402
+from .intervals import Interval, intervals_1d  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -24,6 +28,10 @@ __all__ = [
     "FLAVOURS",
     "SPECS",
     "Analysis",
+    "Interval",
+    "Likelihood",
+    "ProfileResult",
+    "ScanResult",
     "Params",
     "PhysicsOptions",
     "build",
@@ -31,6 +39,13 @@ __all__ = [
     "dsigma_dt",
     "flux",
     "form_factors",
+    "intervals_1d",
+    "likelihood",
+    "profile",
+    "profiled",
+    "scan",
+    "statistic",
+    "statistic_at_pulls",
     "predict",
     "predict_per_flavour",
     "recoil_spectrum",
