@@ -121,8 +121,9 @@ def _chi2_profiled(lik: Likelihood, signal):
     matrix = tw @ templates.T + jnp.diag(inv_prior)
     rhs = tw @ residual
     pulls = jnp.linalg.solve(matrix, rhs)
-    chi2 = jnp.sum(residual**2 / variance) - rhs @ pulls
-    return chi2, pulls
+    # Evaluate at the solution rather than r'Wr - a'(TWr): the latter cancels catastrophically
+    # (even below zero) when the signal is many orders above the data, e.g. at large couplings.
+    return _chi2_at(lik, signal, pulls), pulls
 
 
 def _chi2_at(lik: Likelihood, signal, pulls):

@@ -1,0 +1,161 @@
+"""Figures for reports: Delta chi2 profiles, 2D regions, exclusion curves, spectra."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .intervals import DCHI2_90_1D, DCHI2_90_2D
+from .params import SPECS
+
+_COLOURS = {"csi2017-oldqf": "tab:blue", "csi2017-newqf": "tab:red", "lar2020": "tab:green"}
+_LABELS = {"csi2017-oldqf": "CsI, old QF", "csi2017-newqf": "CsI, new QF", "lar2020": "LAr CENNS-10"}
+
+
+def _label(name: str) -> str:
+    unit = SPECS[name].unit
+    return f"{name} [{unit}]" if unit else name
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def profiles_figure(curves: dict, names: list[str], path: Path, paper: dict | None = None):
+    """Delta chi2 profiles of several parameters, one panel each, analyses overlaid."""
+    plt = _plt()
+    ncol = min(4, len(names))
+    nrow = -(-len(names) // ncol)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(3.6 * ncol, 2.9 * nrow), squeeze=False)
+    for ax, p in zip(axes.ravel(), names):
+        for an_name, c in curves.items():
+            r = c["one_d"].get(p)
+            if r is None:
+                continue
+            ax.plot(r["x"], r["delta"], color=_COLOURS[an_name], label=_LABELS[an_name])
+            if paper and p in paper.get(an_name, {}):
+                for lo, hi in paper[an_name][p]:
+                    ax.axvspan(lo, hi, color=_COLOURS[an_name], alpha=0.08)
+        ax.axhline(DCHI2_90_1D, color="k", ls="--", lw=0.8)
+        ax.set_ylim(0, 10)
+        ax.set_xlabel(_label(p))
+        ax.set_ylabel(r"$\Delta\chi^2$")
+    for ax in axes.ravel()[len(names):]:
+        ax.axis("off")
+    axes.ravel()[0].legend(fontsize=7, title="shaded: paper 90 %", title_fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def contours_figure(curves: dict, key_per_analysis: dict, path: Path, title: str):
+    """90 % CL regions (Delta chi2 = 4.61) of a 2D scan, analyses overlaid."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(4.6, 4.2))
+    names = None
+    for an_name, key in key_per_analysis.items():
+        r = curves[an_name]["two_d"][key]
+        x, y = r["axes"]
+        ax.contourf(x, y, r["delta"].T, levels=[0, DCHI2_90_2D], colors=[_COLOURS[an_name]], alpha=0.3)
+        ax.contour(x, y, r["delta"].T, levels=[DCHI2_90_2D], colors=[_COLOURS[an_name]])
+        ax.plot([], [], color=_COLOURS[an_name], label=_LABELS[an_name])
+        names = r["names"]
+    ax.plot(0, 0, "k+", label="SM")
+    ax.set_xlabel(_label(names[0]))
+    ax.set_ylabel(_label(names[1]))
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def exclusions_figure(curves: dict, kind: str, path: Path):
+    """Excluded regions (90 % CL) in the (M, g^2) plane: shaded where Delta chi2 > 4.61."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(5.0, 4.0))
+    for an_name, c in curves.items():
+        for key, style in ((kind, "-"), (kind + "_bl", ":")):
+            r = c["mediators"].get(key)
+            if r is None:
+                continue
+            m, g = r["m_mev"], r["g"]
+            label = _LABELS[an_name] + (" (B-L)" if key.endswith("_bl") else "")
+            ax.contour(m, g**2, r["delta"].T, levels=[DCHI2_90_2D], colors=[_COLOURS[an_name]], linestyles=style)
+            ax.plot([], [], color=_COLOURS[an_name], ls=style, label=label)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel(("$M_{Z'}$" if kind == "zprime" else r"$M_\phi$") + " [MeV]")
+    ax.set_ylabel("$g_{Z'}^2$" if kind == "zprime" else r"$g_\phi^2$")
+    ax.set_title(f"90 % CL exclusion boundary ({'vector Z' + chr(39) if kind == 'zprime' else 'scalar'})", fontsize=9)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def csi_spectrum_figure(curves: dict, path: Path):
+    """CsI data (N_meas) vs SM prediction plus prompt neutrons, old and new QF."""
+    from .forward import predict_per_flavour
+
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(5.2, 3.8))
+    drawn_data = False
+    for an_name, c in curves.items():
+        if not an_name.startswith("csi"):
+            continue
+        an = c["analysis"]
+        edges = np.asarray(an.bin_edges)
+        centres = 0.5 * (edges[1:] + edges[:-1])
+        sm = np.asarray(predict_per_flavour(an.params(), an)).sum(axis=0)
+        b0n = np.asarray(an.data["b_0n"])
+        ax.step(edges, np.append(sm + b0n, sm[-1] + b0n[-1]), where="post", color=_COLOURS[an_name],
+                label=f"SM + prompt n, {_LABELS[an_name]} ({sm.sum():.0f} CEvNS)")
+        if not drawn_data:
+            n = np.asarray(an.data["n_meas"])
+            err = np.sqrt(n + b0n + 2 * np.asarray(an.data["b_ss"]))
+            ax.errorbar(centres, n, yerr=err, fmt="ko", ms=3, label=f"data, C - AC ({n.sum():.0f})")
+            drawn_data = True
+    ax.set_xlabel("photoelectrons")
+    ax.set_ylabel("events / 2 PE")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def reproduction_figures(curves: dict, out_dir: Path) -> list[Path]:
+    """Every figure of ``jcevns reproduce``; returns the written paths."""
+    from .reproduce import PAPER_003
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    csi = {k: v for k, v in curves.items() if k.startswith("csi")}
+    lar = {k: v for k, v in curves.items() if k == "lar2020"}
+    if csi:
+        names = list(PAPER_003["csi2017-oldqf"])
+        written.append(profiles_figure(csi, names, out_dir / "csi_profiles.png", PAPER_003))
+        written.append(contours_figure(csi, {k: "nsi_ee" for k in csi}, out_dir / "csi_nsi_ee.png", "CsI: 90 % CL NSI (ee)"))
+        written.append(
+            contours_figure(csi, {k: "nsi_mumu" for k in csi}, out_dir / "csi_nsi_mumu.png", "CsI: 90 % CL NSI (mumu)")
+        )
+        written.append(csi_spectrum_figure(csi, out_dir / "csi_spectrum.png"))
+    if lar:
+        names = list(lar["lar2020"]["one_d"])
+        written.append(profiles_figure(lar, names, out_dir / "lar_profiles.png"))
+        for key in ("nsi_ee_etau", "nsi_ee", "sin2w_rn"):
+            written.append(contours_figure(lar, {"lar2020": key}, out_dir / f"lar_{key}.png", f"LAr: 90 % CL ({key})"))
+    for kind in ("zprime", "scalar"):
+        written.append(exclusions_figure(curves, kind, out_dir / f"exclusion_{kind}.png"))
+    return written
