@@ -10,6 +10,7 @@ the same code runs unchanged on CPU or GPU.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 
 import jax
 import jax.numpy as jnp
@@ -17,6 +18,7 @@ import numpy as np
 
 from .likelihoods import Likelihood, _profiled_kernel
 from .params import SPECS, Params, as_float64, check_value
+from .profiling import _objective, minimise
 
 DEFAULT_CHUNK = 2048
 
@@ -24,6 +26,20 @@ DEFAULT_CHUNK = 2048
 @jax.jit
 def _batched(params: Params, lik: Likelihood):
     return jax.vmap(_profiled_kernel, in_axes=(0, None))(params, lik)
+
+
+@partial(jax.jit, static_argnames=("free", "max_steps", "tol"))
+def _batched_profile(params: Params, lik: Likelihood, free: tuple, max_steps: int, tol: float):
+    """Per point: L-BFGS over the ``free`` parameters (pulls exact), started at their values."""
+
+    def one(p):
+        x0 = jnp.stack([getattr(p, n) for n in free])
+        res = minimise(_objective(lik, p, free, False), x0, max_steps=max_steps, tol=tol)
+        best = p.replace(**{n: res.x[i] for i, n in enumerate(free)})
+        value, pulls = _profiled_kernel(best, lik)
+        return value, pulls, res.x, res.converged
+
+    return jax.vmap(one)(params)
 
 
 @dataclass(frozen=True)
@@ -35,7 +51,10 @@ class ScanResult:
         axes: grid values per scanned parameter (1D arrays).
         values: test statistic, shape ``tuple(len(a) for a in axes)``.
         pulls: best nuisance pulls per point, shape ``values.shape + (n_pulls,)``.
-        base: the parameters held fixed.
+        base: the parameters held fixed (and the starting values of profiled ones).
+        profiled: ``{name: values}`` of the parameters profiled at each point (shape of
+            ``values``), empty when only the pulls are profiled.
+        converged: per-point convergence flags of that profile (``None`` without one).
     """
 
     names: tuple[str, ...]
@@ -43,6 +62,8 @@ class ScanResult:
     values: np.ndarray
     pulls: np.ndarray
     base: Params = field(repr=False)
+    profiled: dict = field(default_factory=dict)
+    converged: np.ndarray | None = None
 
     @property
     def minimum(self) -> float:
@@ -59,19 +80,37 @@ class ScanResult:
         return {n: float(a[i]) for n, a, i in zip(self.names, self.axes, idx)}
 
 
-def evaluate(lik: Likelihood, base: Params, points: dict, *, chunk_size: int = DEFAULT_CHUNK, progress: bool = False):
+def evaluate(
+    lik: Likelihood,
+    base: Params,
+    points: dict,
+    *,
+    profile: tuple = (),
+    chunk_size: int = DEFAULT_CHUNK,
+    progress: bool = False,
+    max_steps: int = 100,
+    tol: float = 1e-7,
+):
     """Profiled test statistic at arbitrary points.
 
     Args:
         lik: the likelihood.
         base: resolved parameters for everything not in ``points``.
         points: ``{name: 1D array}``, all of the same length N.
+        profile: names of physics parameters to minimise over at each point (optax L-BFGS,
+            started from ``base``), e.g. ``("eps_ee_d",)`` while scanning ``eps_ee_u``.
         chunk_size: points per compiled batch (memory ~ chunk_size x recoil nodes).
         progress: show a tqdm progress bar.
+        max_steps, tol: iteration budget and gradient tolerance of the profile.
 
     Returns:
-        ``(values (N,), pulls (N, n_pulls))`` as numpy arrays.
+        ``(values (N,), pulls (N, n_pulls), profiled (N, n_profile), converged (N,))`` as
+        numpy arrays (the last two empty / all True without ``profile``).
     """
+    profile = tuple(profile)
+    clash = [n for n in profile if n in points or n not in SPECS]
+    if clash:
+        raise ValueError(f"profiled parameters must be valid names not being scanned, got {clash}")
     arrays = {k: np.asarray(v, dtype=np.float64).ravel() for k, v in points.items()}
     sizes = {v.size for v in arrays.values()}
     if len(sizes) != 1:
@@ -85,6 +124,8 @@ def evaluate(lik: Likelihood, base: Params, points: dict, *, chunk_size: int = D
     n_chunks = -(-n // chunk)
     values = np.empty(n)
     pulls = np.empty((n, len(lik.sigma_pulls)))
+    prof = np.empty((n, len(profile)))
+    converged = np.ones(n, dtype=bool)
     iterator = range(n_chunks)
     if progress:
         from tqdm.auto import tqdm
@@ -101,10 +142,15 @@ def evaluate(lik: Likelihood, base: Params, points: dict, *, chunk_size: int = D
                 leaves[name] = jnp.asarray(v)
             else:
                 leaves[name] = jnp.broadcast_to(getattr(base, name), (chunk,))
-        val, pul = _batched(Params(**leaves), lik)
+        if profile:
+            val, pul, x, ok = _batched_profile(Params(**leaves), lik, profile, max_steps, tol)
+            prof[lo:hi] = np.asarray(x)[: hi - lo]
+            converged[lo:hi] = np.asarray(ok)[: hi - lo]
+        else:
+            val, pul = _batched(Params(**leaves), lik)
         values[lo:hi] = np.asarray(val)[: hi - lo]
         pulls[lo:hi] = np.asarray(pul)[: hi - lo]
-    return values, pulls
+    return values, pulls, prof, converged
 
 
 def scan(lik: Likelihood, grid: dict, base: Params | None = None, **kwargs) -> ScanResult:
@@ -114,7 +160,8 @@ def scan(lik: Likelihood, grid: dict, base: Params | None = None, **kwargs) -> S
         lik: the likelihood.
         grid: ``{name: 1D values}`` for one or two parameters.
         base: values of the other parameters (default: the analysis' SM point).
-        **kwargs: ``chunk_size``, ``progress`` (see :func:`evaluate`).
+        **kwargs: ``profile``, ``chunk_size``, ``progress``, ``max_steps``, ``tol`` (see
+            :func:`evaluate`).
 
     Example:
         >>> import numpy as np, jcevns
@@ -129,6 +176,15 @@ def scan(lik: Likelihood, grid: dict, base: Params | None = None, **kwargs) -> S
     axes = tuple(np.asarray(grid[k], dtype=np.float64).ravel() for k in names)
     mesh = np.meshgrid(*axes, indexing="ij")
     base = lik.analysis.params() if base is None else base
-    values, pulls = evaluate(lik, base, {k: m.ravel() for k, m in zip(names, mesh)}, **kwargs)
+    values, pulls, prof, ok = evaluate(lik, base, {k: m.ravel() for k, m in zip(names, mesh)}, **kwargs)
     shape = tuple(a.size for a in axes)
-    return ScanResult(names, axes, values.reshape(shape), pulls.reshape(shape + (-1,)), base)
+    names_prof = tuple(kwargs.get("profile", ()))
+    return ScanResult(
+        names,
+        axes,
+        values.reshape(shape),
+        pulls.reshape(shape + (-1,)),
+        base,
+        profiled={n: prof[:, i].reshape(shape) for i, n in enumerate(names_prof)},
+        converged=ok.reshape(shape) if names_prof else None,
+    )
