@@ -212,6 +212,11 @@ class Analysis:
             0.22
         """
         p = Params().replace(**values)
+        if not self.config.physics.uses_rn and p.rn is not None and np.any(np.asarray(p.rn) != self.rn_ref):
+            raise ValueError(
+                f"parameter rn is not used by {self.name} with form_factor="
+                f"{self.config.physics.form_factor!r}; build the analysis with form_factor='helm'"
+            )
         if p.sin2w is None:
             p = p.replace(sin2w=self.sin2w_ref)
         if p.rn is None:

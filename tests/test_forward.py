@@ -213,6 +213,8 @@ def test_bad_input_is_rejected_before_jit():
         an.params(mu_nu=-1.0)
     with pytest.raises(ValueError, match=r"rn .* outside its valid range \(1.55885"):
         helm.params(rn=1.5)
+    with pytest.raises(ValueError, match="rn is not used by csi2017-oldqf"):
+        an.params(rn=5.0)
     with pytest.raises(ValueError, match="must be finite"):
         an.params(sin2w=float("nan"))
     with pytest.raises(ValueError, match="unknown parameter"):
