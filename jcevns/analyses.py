@@ -30,7 +30,8 @@ from . import data as _data
 from . import flux, form_factors
 from .cross_sections import PhysicsOptions
 from .detectors import Detector, csi2017, lar2020
-from .params import Params
+from .params import Params, validate
+from .quadrature import bin_matrix, gauss_legendre_panels
 
 ANALYSES = ("csi2017-oldqf", "csi2017-newqf", "lar2020")
 PRESETS = ("calibrated", "printed")
@@ -221,8 +222,6 @@ class Analysis:
             p = p.replace(sin2w=self.sin2w_ref)
         if p.rn is None:
             p = p.replace(rn=self.rn_ref)
-        from .params import validate
-
         validate(p, rn_lower=self.rn_lower)
         return p
 
@@ -291,8 +290,7 @@ def build(name: str, preset: str = "calibrated", **options) -> Analysis:
         )
 
     t_nodes, t_weights, bin_index, moments = _recoil_grid(detector, config)
-    matrix = np.zeros((detector.n_bins, t_nodes.size))
-    matrix[bin_index, np.arange(t_nodes.size)] = t_weights * detector.response(t_nodes)
+    matrix = bin_matrix(t_weights, bin_index, detector.n_bins, detector.response(t_nodes))
     return Analysis(
         t_nodes=jnp.asarray(t_nodes),
         bin_matrix=jnp.asarray(matrix),
@@ -318,8 +316,6 @@ def kinematic_breakpoints(detector: Detector) -> list[float]:
 
 
 def _recoil_grid(detector: Detector, config: Config):
-    from .quadrature import gauss_legendre_panels
-
     nodes, weights, index = gauss_legendre_panels(
         detector.t_edges_mev, kinematic_breakpoints(detector), config.n_nodes, min_panel_width=1e-12
     )

@@ -12,8 +12,7 @@ masses [MeV]; couplings and NSI epsilons dimensionless.
 from __future__ import annotations
 
 import dataclasses
-import math
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 
 import jax
 import numpy as np
@@ -56,10 +55,6 @@ SPECS: dict[str, ParamSpec] = {
 
 #: Parameters whose default depends on the analysis (``None`` until resolved).
 ANALYSIS_DEFAULTS = ("sin2w", "rn")
-
-
-def _float_field(default=0.0):
-    return field(default=default)
 
 
 @jax.tree_util.register_dataclass
@@ -182,10 +177,3 @@ def as_float64(params: Params) -> Params:
     import jax.numpy as jnp
 
     return jax.tree_util.tree_map(lambda v: jnp.asarray(v, dtype=jnp.float64), params)
-
-
-def finite_or_raise(name: str, value: float) -> float:
-    """Return ``value`` or raise if it is not a finite float (for option values)."""
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    return value
