@@ -3,6 +3,7 @@
 * ``jcevns predict ANALYSIS [--preset P] [--json] [--set name=value ...]``
 * ``jcevns selftest [--analysis A ...] [--preset P]``
 * ``jcevns reproduce [--out DIR] [--preset P] [--only csi|lar]``
+* ``jcevns sample ANALYSIS --params sin2w[,rn,...] [--chains 4] [--warmup 1000] [--samples 2000] ...``
 """
 
 from __future__ import annotations
@@ -88,6 +89,74 @@ def _cmd_reproduce(args) -> int:
     return reproduce.main(out=args.out, preset=args.preset, only=args.only)
 
 
+#: Exit code of ``jcevns sample`` when the chains did not converge (r_hat > 1.01 or divergences).
+EXIT_NOT_CONVERGED = 3
+
+
+def _sample_exit_code(summary: dict) -> int:
+    """0 if a ``summary.json`` dictionary shows converged chains, else :data:`EXIT_NOT_CONVERGED`.
+
+    Every entry with an ``r_hat`` (the parameters, and the pulls under ``"nuisance"``) must have
+    ``r_hat <= 1.01``, and ``divergences`` must be 0.
+    """
+    from .bayes import convergence_problems
+
+    stats = {k: v for k, v in summary.items() if isinstance(v, dict) and "r_hat" in v}
+    stats.update({f"pull {k}": v for k, v in summary.get("nuisance", {}).items()})
+    return EXIT_NOT_CONVERGED if convergence_problems(stats, int(summary.get("divergences", 0))) else 0
+
+
+def _cmd_sample(args) -> int:
+    from pathlib import Path
+
+    import jcevns
+
+    from . import bayes
+
+    names = [n.strip() for n in args.params.split(",") if n.strip()]
+    options = _parse_assignments(args.option, "--option")
+    priors = {}
+    for item in args.prior or ():
+        if "=" not in item:
+            raise ValueError(f"--prior must look like name=LO:HI or name=log:LO:HI, got {item!r}")
+        key, value = item.split("=", 1)
+        priors[key.strip()] = value
+    # seed 003 fits R_n with a Helm form factor and without the 5 % form-factor term in the
+    # signal uncertainty (footnote 4), as `jcevns reproduce` does.
+    drop_ff = "rn" in names and args.analysis.startswith("csi2017")
+    if drop_ff:
+        options.setdefault("form_factor", "helm")
+        print("jcevns sample: rn on CsI: Helm form factor, 5 % form-factor uncertainty dropped", file=sys.stderr)
+    analysis = jcevns.build(args.analysis, args.preset, **options)
+    lik = jcevns.likelihood(analysis, args.statistic, drop_form_factor_uncertainty=drop_ff)
+    result = bayes.sample(
+        lik,
+        names,
+        priors=priors,
+        pulls=args.pulls,
+        chains=args.chains,
+        warmup=args.warmup,
+        samples=args.samples,
+        seed=args.seed,
+        progress=not args.quiet,
+        target_accept_prob=args.target_accept,
+    )
+    out = Path(args.out if args.out is not None else Path("posterior") / analysis.name)
+    result.save(out)
+    print(result.to_markdown())
+    print(f"wrote {out}/posterior.nc, summary.json, summary.md, corner.png, trace.png")
+    summary = json.loads((out / "summary.json").read_text())
+    code = _sample_exit_code(summary)
+    if code:
+        bar = "!" * 78
+        problems = bayes.convergence_problems({**result.summary, **result.nuisance}, result.divergences)
+        print(f"{bar}\nWARNING: the posterior did NOT converge:", file=sys.stderr)
+        for p in problems:
+            print(f"  * {p}", file=sys.stderr)
+        print(f"Run longer (--warmup/--samples), narrow the priors or raise --target-accept.\n{bar}", file=sys.stderr)
+    return code
+
+
 def build_parser() -> argparse.ArgumentParser:
     import jcevns
 
@@ -113,6 +182,28 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--preset", choices=jcevns.PRESETS, default="calibrated")
     r.add_argument("--only", choices=("csi", "lar"), default=None)
     r.set_defaults(func=_cmd_reproduce)
+
+    m = sub.add_parser(
+        "sample",
+        help="Bayesian posterior with NumPyro NUTS (exit code 3 if r_hat > 1.01 or divergences)",
+        description="Sample the posterior of some parameters with NUTS. Writes posterior.nc, summary.json, "
+        "summary.md, corner.png and trace.png; exits with code 3 when the chains did not converge.",
+    )
+    m.add_argument("analysis", choices=jcevns.ANALYSES)
+    m.add_argument("--params", required=True, help="comma-separated parameters, e.g. sin2w or zprime_g,zprime_m")
+    m.add_argument("--preset", choices=jcevns.PRESETS, default="calibrated")
+    m.add_argument("--chains", type=int, default=4)
+    m.add_argument("--warmup", type=int, default=1000, help="warmup steps per chain")
+    m.add_argument("--samples", type=int, default=2000, help="kept draws per chain")
+    m.add_argument("--seed", type=int, default=0)
+    m.add_argument("--out", default=None, help="output directory (default: posterior/<analysis>)")
+    m.add_argument("--pulls", choices=("sample", "profile"), default="sample", help="marginalise or profile the pulls")
+    m.add_argument("--statistic", choices=("chi2", "poisson"), default="chi2")
+    m.add_argument("--prior", action="append", metavar="NAME=SPEC", help="prior range, e.g. sin2w=0.1:0.4 or zprime_g=log:1e-6:1e-2")
+    m.add_argument("--option", action="append", metavar="NAME=VALUE", help="analysis option, e.g. form_factor=helm")
+    m.add_argument("--target-accept", type=float, default=None, help="NUTS target acceptance (default 0.9; 0.99 for mediators)")
+    m.add_argument("--quiet", action="store_true", help="no progress bar")
+    m.set_defaults(func=_cmd_sample)
     return parser
 
 
