@@ -365,9 +365,12 @@ def main(argv=None) -> int:
                      note="one (eps_ee_u, eps_ee_d) scan point: nested quad counts + minimize over the pulls"))
     b_zp, b_nsi = statistics.median(base_zp), statistics.median(base_nsi)
     # check the baseline computes the same thing
-    for q in (zpts[0], npts[0]):
-        chi_b, _ = sb.profiled_point(q, an_s, lik_s.sigma_pulls)
+    for q in zpts[:2] + npts[:2]:
+        cnt_b = sb.counts(q, an_s)
+        cnt_j = np.asarray(jcevns.predict(q, an_s))
+        chi_b, _ = sb.chi2_profiled(cnt_b, an_s, lik_s.sigma_pulls)
         chi_j = float(jcevns.statistic(q, lik_s))
+        meta.setdefault("baseline_vs_jcevns_counts_max_rel_diff", []).append(float(np.max(np.abs(cnt_b / cnt_j - 1))))
         meta.setdefault("baseline_vs_jcevns_chi2_rel_diff", []).append(abs(chi_b - chi_j) / abs(chi_j))
     print(f"  scipy scan point: zprime {b_zp:.3f} s, nsi {b_nsi:.3f} s", flush=True)
 
@@ -380,7 +383,7 @@ def main(argv=None) -> int:
             if kind == "zprime":
                 reps = 2 if quick else 7
             else:
-                reps = (1 if quick else 2) if n >= (10**5 if quick else 10**6) else (2 if quick else 5)
+                reps = 1 if n >= (10**5 if quick else 10**6) else (2 if quick else 5)
             w = run_worker(dict(kind=kind, n=n, repeats=reps))
             scan_results[kind][n] = w
             med = statistics.median(w["times"])
@@ -404,7 +407,7 @@ def main(argv=None) -> int:
     # because timings on a shared machine are noisy; every run is reported.
     scan_results["zprime_default_runs"] = [scan_results["zprime"][10**6]]
     scan_results["zprime_tuned_runs"] = []
-    plan = [TUNED_CHUNK] if quick else [TUNED_CHUNK, None, TUNED_CHUNK, None, TUNED_CHUNK]
+    plan = [TUNED_CHUNK] if quick else [TUNED_CHUNK, None, TUNED_CHUNK, None]
     for i, chunk in enumerate(plan):
         w = run_worker(dict(kind="zprime", n=10**6, repeats=2 if quick else 7, chunk_size=chunk))
         med = statistics.median(w["times"])
@@ -537,12 +540,18 @@ def main(argv=None) -> int:
                   f"{chi_row['ratio_vs_scipy']:,.0f}x; single jitted value_and_grad call: "
                   f"{vg_row['ratio_vs_scipy']:,.0f}x"),
     ))
-    comp = {k: sum(v.values()) for k, v in compile_per_analysis.items()}
+    fit_set = ("predict", "profiled_chi2", "value_and_grad_jit")
+    comp = {k: sum(v[x] for x in fit_set) for k, v in compile_per_analysis.items()}
+    worst = {k: max(v.items(), key=lambda kv: kv[1]) for k, v in compile_per_analysis.items()}
+    total = {k: sum(v.values()) for k, v in compile_per_analysis.items()}
     goals.append(dict(
         goal="compile <= 10 s per analysis",
         met=all(v <= 10.0 for v in comp.values()),
-        measured=", ".join(f"{k}: {v:.2f} s" for k, v in comp.items())
-                 + " (sum over predict, vmap predict, profiled chi2, grad, jitted value_and_grad)",
+        measured="predict + profiled chi2 + jitted value_and_grad (what a fit compiles): "
+                 + ", ".join(f"{k} {v:.1f} s" for k, v in comp.items())
+                 + "; slowest single kernel: " + ", ".join(f"{k} {w[0]} {w[1]:.1f} s" for k, w in worst.items())
+                 + "; all five measured kernels together (also vmap predict and eager jax.grad): "
+                 + ", ".join(f"{k} {v:.1f} s" for k, v in total.items()),
     ))
     rec_rows = [r for r in rows if r["name"].startswith("scan_")]
     multi = [r for r in rec_rows if r["n_chunks"] > 1]
@@ -661,14 +670,17 @@ def _markdown(res) -> str:
             desc += " (" + ", ".join(f"{k}={v}" for k, v in acc["options"].items()) + ")"
         lines.append(f"| {acc['analysis']} | {acc['point']}: {desc} | {acc['max_rel_error']:.1e} |")
     diffs = m.get("baseline_vs_jcevns_chi2_rel_diff", [])
+    cdiffs = m.get("baseline_vs_jcevns_counts_max_rel_diff", [])
     lines += [
         "",
         "## Notes",
         "",
         "* The scipy baseline (`benchmarks/scipy_baseline.py`) is an independent plain-Python implementation: "
-        "nested `quad` (epsrel 1e-8) per bin and flavour, then `scipy.optimize.minimize` over the pulls. It "
-        f"agrees with jcevns' profiled chi2 to {max(diffs):.1e} (relative) at the sampled scan points. "
-        "It runs single-threaded; jcevns uses every core XLA gives it.",
+        "nested `quad` (epsrel 1e-8) per bin and flavour, then `scipy.optimize.minimize` over the pulls. At the "
+        f"sampled scan points its counts agree with jcevns to {max(cdiffs):.1e} and its profiled chi2 to "
+        f"{max(diffs):.1e} (relative; the chi2 residual is `minimize`'s default tolerance, visible where the "
+        "signal is far above the data and the pulls hit -1). It runs single-threaded; jcevns uses every core "
+        "XLA gives it.",
         "* `predict` / `profiled_chi2` rows are single public calls: most of their time is Python-side "
         "(range validation and converting 25 leaves to float64 arrays), not the kernel, as the "
         "`predict_kernel` and `chi2_value_and_grad_jit` rows show. Batched use (scans, vmap, NUTS) does not pay it per point.",
@@ -715,9 +727,11 @@ def _plot(scan_results, meta, path):
     ax.axhline(1.0, color="grey", lw=0.8, ls=":")
     ax.set_xscale("log")
     ax.set_yscale("log")
+    ax.set_xlim(25, 4e6)  # room for the labels
     ax.set_xlabel("scan points")
     ax.set_ylabel("wall time per scan after compilation [s]")
-    ax.set_title(f"jcevns profiled CsI scans: {meta['backend']}, {meta['device']}\njax {meta['jax']}, {meta['date'][:10]}",
+    where = meta["device"] if meta["device"].startswith(meta["backend"]) else f"{meta['backend']}, {meta['device']}"
+    ax.set_title(f"jcevns profiled CsI (new QF) scans: {where}\njax {meta['jax']}, {meta['date'][:10]}",
                  fontsize=9)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8, loc="upper left")
