@@ -182,6 +182,20 @@ def test_changing_values_does_not_retrace():
     assert forward._TRACES["predict"] == before
 
 
+def test_rebuilding_with_the_same_options_reuses_the_compiled_kernel():
+    an = jcevns.build("csi2017-newqf", light_yield_pe_per_kevee=13.0)
+    jcevns.predict(an.params(), an)
+    before = forward._TRACES["predict"]
+    again = jcevns.build("csi2017-newqf", light_yield_pe_per_kevee=13.0)
+    assert again is not an
+    np.testing.assert_array_equal(jcevns.predict(again.params(), again), jcevns.predict(an.params(), an))
+    assert forward._TRACES["predict"] == before
+    # A changed option is part of the static configuration and compiles a new kernel.
+    other = jcevns.build("csi2017-newqf", couplings="tree")
+    assert not np.allclose(jcevns.predict(other.params(), other), jcevns.predict(an.params(), an))
+    assert forward._TRACES["predict"] == before + 1
+
+
 def test_vmap_over_parameters():
     an = jcevns.build("csi2017-oldqf")
     s = jnp.linspace(0.2, 0.25, 5)

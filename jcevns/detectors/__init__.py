@@ -8,7 +8,7 @@ response is not smooth. Physics is shared; only these objects differ between CsI
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
@@ -27,7 +27,10 @@ class Detector:
         t_edges_mev: analysis bin edges in nuclear recoil energy [MeV] (increasing).
         observable: name and unit of the binned observable, e.g. ``"nPE"``.
         obs_edges: bin edges in the observable.
-        response: numpy function, recoil T [MeV] -> acceptance in [0, 1].
+        response: numpy function, recoil T [MeV] -> acceptance in [0, 1]. Used only when an
+            analysis is built (it is folded into the bin matrix), so it takes no part in
+            equality: two detectors built from the same options compare and hash equal, and an
+            analysis rebuilt with the same options reuses every compiled kernel.
         breakpoints_mev: recoil energies where ``response`` is not smooth.
     """
 
@@ -37,7 +40,7 @@ class Detector:
     t_edges_mev: tuple[float, ...]
     observable: str
     obs_edges: tuple[float, ...]
-    response: Callable[[np.ndarray], np.ndarray]
+    response: Callable[[np.ndarray], np.ndarray] = field(compare=False)
     breakpoints_mev: tuple[float, ...] = ()
 
     @property
