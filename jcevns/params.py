@@ -27,6 +27,9 @@ class ParamSpec:
     upper: float
     doc: str
     lower_open: bool = False
+    #: The forward model depends on the parameter only through its square (couplings, moments,
+    #: mediator masses), so its sign is a symmetry, not a constraint.
+    even: bool = False
 
 
 _EPS_RANGE = (-5.0, 5.0)
@@ -40,17 +43,17 @@ SPECS: dict[str, ParamSpec] = {
         for ab in ("ee", "mumu", "emu", "etau", "mutau")
         for q in ("u", "d")
     },
-    "mu_nu": ParamSpec("1e-10 mu_B", 0.0, 1e4, "effective magnetic moment, all flavours"),
-    "mu_nu_e": ParamSpec("1e-10 mu_B", 0.0, 1e4, "nu_e magnetic moment"),
-    "mu_nu_mu": ParamSpec("1e-10 mu_B", 0.0, 1e4, "nu_mu magnetic moment"),
-    "mu_nu_mubar": ParamSpec("1e-10 mu_B", 0.0, 1e4, "nu_mu-bar magnetic moment"),
+    "mu_nu": ParamSpec("1e-10 mu_B", 0.0, 1e4, "effective magnetic moment, all flavours", even=True),
+    "mu_nu_e": ParamSpec("1e-10 mu_B", 0.0, 1e4, "nu_e magnetic moment", even=True),
+    "mu_nu_mu": ParamSpec("1e-10 mu_B", 0.0, 1e4, "nu_mu magnetic moment", even=True),
+    "mu_nu_mubar": ParamSpec("1e-10 mu_B", 0.0, 1e4, "nu_mu-bar magnetic moment", even=True),
     "r2_nue": ParamSpec("1e-32 cm^2", -1e3, 1e3, "nu_e charge radius <r^2>"),
     "r2_numu": ParamSpec("1e-32 cm^2", -1e3, 1e3, "nu_mu charge radius <r^2>"),
     "r2_numubar": ParamSpec("1e-32 cm^2", -1e3, 1e3, "nu_mu-bar charge radius <r^2>"),
-    "zprime_g": ParamSpec("", 0.0, 10.0, "Z' coupling g (g^2 = g_nu g_q)"),
-    "zprime_m": ParamSpec("MeV", 0.0, 1e7, "Z' mass", lower_open=True),
-    "scalar_g": ParamSpec("", 0.0, 10.0, "scalar coupling g (g^2 = g_nu g_q)"),
-    "scalar_m": ParamSpec("MeV", 0.0, 1e7, "scalar mass", lower_open=True),
+    "zprime_g": ParamSpec("", 0.0, 10.0, "Z' coupling g (g^2 = g_nu g_q)", even=True),
+    "zprime_m": ParamSpec("MeV", 0.0, 1e7, "Z' mass", lower_open=True, even=True),
+    "scalar_g": ParamSpec("", 0.0, 10.0, "scalar coupling g (g^2 = g_nu g_q)", even=True),
+    "scalar_m": ParamSpec("MeV", 0.0, 1e7, "scalar mass", lower_open=True, even=True),
 }
 
 #: Parameters whose default depends on the analysis (``None`` until resolved).

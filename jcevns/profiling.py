@@ -8,20 +8,34 @@ use to check the optimiser against the exact solution.
 
 The iteration budget is fixed and every call reports ``converged``, so the function can be
 ``vmap``-ed over scan points (batched while loops run until the slowest point stops).
+
+Parameters stay inside their valid ranges (:data:`jcevns.params.SPECS`, and the Helm limit for
+``rn``). The optimiser works on an unbounded ``z``:
+
+* ``x = lo + (hi - lo) sigmoid(z)`` for ``sin2w``, ``rn``, the NSI epsilons and charge radii, a
+  smooth bijection onto the open range; an optimum on a bound is approached as ``|z| -> inf``
+  and flagged by ``ProfileResult.at_bound``;
+* ``x = |hi tanh(z / hi)|`` for couplings, magnetic moments and mediator masses, on which the
+  model depends only through ``x^2`` (``SPECS[name].even``): the sign is an exact symmetry, so
+  ``x = 0`` is an ordinary interior point rather than a bound the optimiser would creep towards
+  on a logarithmic scale. A start at exactly 0 is a stationary point; start couplings at a
+  small non-zero value of the expected order.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from functools import partial
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 from .forward import _predict_kernel, _prepare
 from .likelihoods import Likelihood, _chi2_at, _poisson_at, _statistic_from_signal
-from .params import SPECS, Params
+from .params import SPECS, Params, check_value, is_concrete
 
 
 @jax.tree_util.register_dataclass
@@ -34,8 +48,11 @@ class ProfileResult:
         x: optimised values, ``(n_free,)`` in the order of ``free`` (then the pulls, if
             profiled numerically).
         grad_norm: infinity norm of the gradient at ``x``.
+        grad_norm: infinity norm of the gradient in the optimiser's (unbounded) variables.
         converged: ``grad_norm <= tol``.
         n_steps: L-BFGS iterations used.
+        at_bound: per free parameter, whether the optimum lies on the edge of its valid range
+            (within a fraction 1e-8 of the range), i.e. the unconstrained minimum is outside it.
     """
 
     value: jax.Array
@@ -43,9 +60,39 @@ class ProfileResult:
     grad_norm: jax.Array
     converged: jax.Array
     n_steps: jax.Array
+    at_bound: jax.Array
+
+
+#: Start points on a closed bound (e.g. ``sin2w = 0``) are moved this fraction of the range inside.
+_START_INSET = 1e-9
+#: Fraction of the range within which an optimum counts as on the bound.
+_AT_BOUND = 1e-8
+
+
+def parameter_bounds(free, analysis) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Valid ranges of the ``free`` parameters on ``analysis``: ``(lower, upper, even)`` arrays,
+    ``even`` marking parameters that enter only squared (see the module docstring)."""
+    lo = np.array([SPECS[n].lower for n in free], dtype=np.float64)
+    hi = np.array([SPECS[n].upper for n in free], dtype=np.float64)
+    even = np.array([SPECS[n].even for n in free], dtype=bool)
+    for i, n in enumerate(free):
+        if n == "rn" and analysis.rn_lower is not None:
+            lo[i] = max(lo[i], analysis.rn_lower)
+    return lo, hi, even
+
+
+def _to_internal(x, lo, hi, even):
+    u = jnp.clip((x - lo) / (hi - lo), _START_INSET, 1.0 - _START_INSET)
+    v = jnp.clip(x / hi, 0.0, 1.0 - _START_INSET)
+    return jnp.where(even, hi * jnp.arctanh(v), jnp.log(u) - jnp.log1p(-u))
+
+
+def _to_physical(z, lo, hi, even):
+    return jnp.where(even, jnp.abs(hi * jnp.tanh(z / hi)), lo + (hi - lo) * jax.nn.sigmoid(z))
 
 
 def _objective(lik: Likelihood, base: Params, free: tuple[str, ...], numeric_pulls: bool):
+    """The statistic as a function of ``x = (free parameters, [pulls])`` in physical units."""
     n_free = len(free)
 
     def fun(x):
@@ -87,7 +134,28 @@ def minimise(fun, x0, *, max_steps: int = 200, tol: float = 1e-9) -> ProfileResu
     x, _, k, _ = jax.lax.while_loop(cond, body, (x0, state0, jnp.asarray(0), jnp.asarray(jnp.inf)))
     value, grad = jax.value_and_grad(fun)(x)
     gnorm = jnp.max(jnp.abs(grad))
-    return ProfileResult(value=value, x=x, grad_norm=gnorm, converged=gnorm <= tol, n_steps=k)
+    return ProfileResult(
+        value=value, x=x, grad_norm=gnorm, converged=gnorm <= tol, n_steps=k, at_bound=jnp.zeros(x.shape, bool)
+    )
+
+
+def bounded_minimise(fun, x0, lo, hi, even, *, max_steps: int = 200, tol: float = 1e-9) -> ProfileResult:
+    """:func:`minimise` with the first ``len(lo)`` entries of ``x`` kept inside ``(lo, hi)``.
+
+    The remaining entries (numerically profiled pulls) are unbounded. ``x0`` and the result are
+    in physical units; ``grad_norm`` and ``tol`` refer to the internal variables.
+    """
+    n = lo.shape[0]
+    z0 = jnp.concatenate([_to_internal(x0[:n], lo, hi, even), x0[n:]])
+
+    def physical(z):
+        return jnp.concatenate([_to_physical(z[:n], lo, hi, even), z[n:]])
+
+    res = minimise(lambda z: fun(physical(z)), z0, max_steps=max_steps, tol=tol)
+    u = jnp.where(even, jnp.abs(jnp.tanh(res.x[:n] / hi)), jax.nn.sigmoid(res.x[:n]))
+    edge = (u > 1.0 - _AT_BOUND) | (~even & (u < _AT_BOUND))
+    at_bound = jnp.concatenate([edge, jnp.zeros(res.x.shape[0] - n, bool)])
+    return dataclasses.replace(res, x=physical(res.x), at_bound=at_bound)
 
 
 def profile(
@@ -100,7 +168,8 @@ def profile(
     max_steps: int = 200,
     tol: float = 1e-9,
 ) -> ProfileResult:
-    """Minimise the statistic over the named parameters (the pulls are profiled too).
+    """Minimise the statistic over the named parameters (the pulls are profiled too), each kept
+    inside its valid range (see the module docstring).
 
     Args:
         lik: the likelihood.
@@ -133,10 +202,15 @@ def profile(
             x0 = jnp.concatenate([x0, jnp.zeros(len(lik.sigma_pulls))])
     else:
         x0 = jnp.asarray(init, dtype=jnp.float64)
-    return _profile_kernel(params, lik, x0, free, profile_pulls_numerically, max_steps, tol)
+        if is_concrete(x0):
+            for i, name in enumerate(free):
+                check_value(name, np.asarray(x0[i]), lower=lik.analysis.rn_lower if name == "rn" else None)
+    bounds = tuple(jnp.asarray(b) for b in parameter_bounds(free, lik.analysis))
+    return _profile_kernel(params, lik, x0, bounds, free, profile_pulls_numerically, max_steps, tol)
 
 
 @partial(jax.jit, static_argnames=("free", "numeric_pulls", "max_steps", "tol"))
-def _profile_kernel(params, lik, x0, free, numeric_pulls, max_steps, tol):
+def _profile_kernel(params, lik, x0, bounds, free, numeric_pulls, max_steps, tol):
     """The compiled profile: one trace per (likelihood options, free names, budget)."""
-    return minimise(_objective(lik, params, free, numeric_pulls), x0, max_steps=max_steps, tol=tol)
+    fun = _objective(lik, params, free, numeric_pulls)
+    return bounded_minimise(fun, x0, *bounds, max_steps=max_steps, tol=tol)

@@ -19,7 +19,7 @@ import numpy as np
 from .forward import _predict_kernel
 from .likelihoods import Likelihood, _profiled_kernel, _statistic_from_signal
 from .params import SPECS, Params, as_float64, check_value
-from .profiling import _objective, minimise
+from .profiling import _objective, bounded_minimise, parameter_bounds
 
 DEFAULT_CHUNK = 2048
 
@@ -30,12 +30,13 @@ def _batched(params: Params, lik: Likelihood):
 
 
 @partial(jax.jit, static_argnames=("free", "max_steps", "tol"))
-def _batched_profile(params: Params, lik: Likelihood, free: tuple, max_steps: int, tol: float):
-    """Per point: L-BFGS over the ``free`` parameters (pulls exact), started at their values."""
+def _batched_profile(params: Params, lik: Likelihood, bounds, free: tuple, max_steps: int, tol: float):
+    """Per point: L-BFGS over the ``free`` parameters (pulls exact) inside ``(lo, hi)``, started
+    at their values. ``bounds`` is :func:`~jcevns.profiling.parameter_bounds` as arrays."""
 
     def one(p):
         x0 = jnp.stack([getattr(p, n) for n in free])
-        res = minimise(_objective(lik, p, free, False), x0, max_steps=max_steps, tol=tol)
+        res = bounded_minimise(_objective(lik, p, free, False), x0, *bounds, max_steps=max_steps, tol=tol)
         best = p.replace(**{n: res.x[i] for i, n in enumerate(free)})
         value, pulls = _profiled_kernel(best, lik)
         return value, pulls, res.x, res.converged
@@ -123,6 +124,7 @@ def evaluate(
         check_value(name, values, lower=lik.analysis.rn_lower if name == "rn" else None)
     base = lik.analysis.params(**{k: v for k, v in base.to_dict().items() if k not in arrays})
     base = as_float64(base)
+    bounds = tuple(jnp.asarray(b) for b in parameter_bounds(profile, lik.analysis))
     chunk = int(min(chunk_size, max(n, 1)))
     n_chunks = -(-n // chunk)
     values = np.empty(n)
@@ -146,7 +148,7 @@ def evaluate(
             else:
                 leaves[name] = jnp.broadcast_to(getattr(base, name), (chunk,))
         if profile:
-            val, pul, x, ok = _batched_profile(Params(**leaves), lik, profile, max_steps, tol)
+            val, pul, x, ok = _batched_profile(Params(**leaves), lik, bounds, profile, max_steps, tol)
             prof[lo:hi] = np.asarray(x)[: hi - lo]
             converged[lo:hi] = np.asarray(ok)[: hi - lo]
         else:

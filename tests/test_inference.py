@@ -331,6 +331,47 @@ def test_profile_is_vmappable(lar, lik_lar):
     assert float(out.x[0, 0]) < float(out.x[1, 0]) < float(out.x[2, 0])
 
 
+def test_profile_respects_the_helm_limit(lar, lik_lar):
+    """At sin2w = 0.1 the LAr rate is far too high and only a vanishing form factor could lower
+    it: the profile over rn must stop at the Helm limit sqrt(3) s (where the form factor is still
+    defined), flag it, and give the statistic there; unbounded, L-BFGS walked below the limit."""
+    res = jcevns.profile(lik_lar, lar.params(sin2w=0.1), ["rn"])
+    limit = lar.rn_lower
+    assert float(res.x[0]) > limit
+    assert float(res.x[0]) == pytest.approx(limit, rel=1e-6)
+    assert bool(res.at_bound[0]) and bool(res.converged)
+    at_limit = float(jcevns.statistic(lar.params(sin2w=0.1, rn=limit * (1 + 1e-9)), lik_lar))
+    assert float(res.value) == pytest.approx(at_limit, rel=1e-6)
+    # an interior optimum is not flagged
+    inner = jcevns.profile(lik_lar, lar.params(sin2w=0.3), ["rn"])
+    assert not bool(inner.at_bound[0]) and limit < float(inner.x[0]) < 15.0
+    # the same bound holds point by point in a scan with a profiled rn
+    scan = jcevns.scan(lik_lar, {"sin2w": np.array([0.1, 0.3])}, profile=("rn",))
+    assert np.all(scan.profiled["rn"] > limit)
+    np.testing.assert_allclose(scan.profiled["rn"], [res.x[0], inner.x[0]], rtol=1e-5)
+
+
+def test_profile_of_a_coupling_vs_bounded_scalar_minimiser(newqf, lik_newqf):
+    """The Z' coupling enters only as g^2: the profile works on |g| with 0 an ordinary point.
+    Started near zero it reaches the minimum that a bounded scipy minimiser finds."""
+    from scipy.optimize import minimize_scalar
+
+    base = newqf.params(zprime_m=10.0, zprime_g=1e-6)
+    res = jcevns.profile(lik_newqf, base, ["zprime_g"])
+    ref = minimize_scalar(
+        lambda g: float(jcevns.statistic(base.replace(zprime_g=g), lik_newqf)),
+        bounds=(0.0, 1e-4),
+        method="bounded",
+        options={"xatol": 1e-12},
+    )
+    assert bool(res.converged) and not bool(res.at_bound[0])
+    assert float(res.x[0]) == pytest.approx(ref.x, rel=1e-4)
+    assert float(res.value) == pytest.approx(ref.fun, abs=1e-9)
+    assert float(res.value) < float(jcevns.statistic(base.replace(zprime_g=0.0), lik_newqf)) - 0.1
+    with pytest.raises(ValueError, match="zprime_g"):
+        jcevns.profile(lik_newqf, base, ["zprime_g"], init=[-1.0])
+
+
 # --------------------------------------------------------------------------------------------
 # 5. scans
 # --------------------------------------------------------------------------------------------
