@@ -122,7 +122,7 @@ def form_factor_pair(params: Params, nucleus: Nucleus, iso_index: int, q_fm, opt
     return f_p, f_n
 
 
-def _scalar_charge_per_nucleon(opts: PhysicsOptions) -> tuple[float, float]:
+def scalar_nucleon_charges(opts: PhysicsOptions) -> tuple[float, float]:
     """``(per proton, per neutron)`` scalar charge in units of ``g_q`` (universal quarks)."""
     if opts.scalar_charge == "papoulias2020":
         # 14 A + 1.1 Z = 15.1 Z + 14 N (seed 003 footnote 6).
@@ -154,6 +154,74 @@ def _nsi_nucleon(eps_u, eps_d):
     return 2.0 * eps_u + eps_d, eps_u + 2.0 * eps_d
 
 
+def flavour_charges(params: Params, opts: PhysicsOptions):
+    """Per-nucleon vector charges seen by each flavour, before form factors and the Z'.
+
+    Returns:
+        ``(diag, fc, mu2)`` in flavour order :data:`jcevns.flux.FLAVOURS`:
+
+        * ``diag`` ``(3, 2)``: (proton, neutron) charge of the flavour-diagonal amplitude: the
+          SM couplings at the charge-radius-shifted ``sin^2 theta_W`` plus the diagonal NSI
+          (and the flavour-changing NSI too for ``fc_nsi="as_printed"``, which adds them
+          linearly inside ``Q``);
+        * ``fc`` ``(3, 2 channels, 2)``: flavour-changing charges, added in quadrature for
+          ``fc_nsi="incoherent"`` (zeros for ``"as_printed"``);
+        * ``mu2`` ``(3,)``: squared magnetic moment [(1e-10 mu_B)^2], ``mu_nu^2 + mu_a^2``.
+    """
+    diag, fc, mu2 = [], [], []
+    for flavour in FLAVOURS:
+        sin2w = params.sin2w + opts.charge_radius_coeff * getattr(params, _CHARGE_RADIUS[flavour])
+        g_p, g_n = couplings.nucleon_couplings(opts.couplings, sin2w)
+        dp, dn = _nsi_nucleon(*(getattr(params, k) for k in _DIAG_NSI[flavour]))
+        channels = jnp.stack(
+            [jnp.stack(_nsi_nucleon(getattr(params, u), getattr(params, d))) for u, d in _FC_NSI[flavour]]
+        )
+        charge = jnp.stack([g_p + dp, g_n + dn])
+        if opts.fc_nsi == "as_printed":
+            charge, channels = charge + jnp.sum(channels, axis=0), jnp.zeros_like(channels)
+        diag.append(charge)
+        fc.append(channels)
+        mu2.append(params.mu_nu**2 + getattr(params, _MAGNETIC_MOMENT[flavour]) ** 2)
+    return jnp.stack(diag), jnp.stack(fc), jnp.stack(mu2)
+
+
+def zprime_strength(params: Params, opts: PhysicsOptions):
+    """Z' per-nucleon charge times the propagator numerator, ``c g^2 / (sqrt2 G_F)`` [MeV^2]:
+    the Z' adds ``zprime_strength / (q^2 + M^2)`` to both nucleon charges (seed 003 eq. 19,
+    seed 000 eq. 3.11; ``c = 3`` universal, ``-1`` for B-L)."""
+    zcharge = 3.0 if opts.zprime_couplings == "universal" else -1.0
+    return zcharge * params.zprime_g**2 / (math.sqrt(2.0) * c.G_FERMI)
+
+
+def nuclear_factors(params: Params, nucleus: Nucleus, iso_index: int, t_recoil, opts: PhysicsOptions):
+    """``(q^2 [MeV^2], Z F_p, N F_n)`` at recoil energies ``T`` [MeV], each ``(n,)``."""
+    t = jnp.asarray(t_recoil)
+    q2_mev2 = 2.0 * nucleus.mass_mev * t
+    f_p, f_n = form_factor_pair(params, nucleus, iso_index, jnp.sqrt(q2_mev2) / c.HBARC_MEV_FM, opts)
+    return q2_mev2, float(nucleus.z) * f_p, float(nucleus.n) * f_n
+
+
+def kinematic_factors(nucleus: Nucleus, t_recoil, opts: PhysicsOptions):
+    """Energy dependence of each interaction: ``(weak, magnetic, scalar)``, each ``(3, n)`` rows
+    multiplying ``(1, 1/E, 1/E^2)``, so that at fixed ``T``
+
+    * weak: ``dsigma/dT = W(T) * weak`` with ``W`` the squared weak charge (seed 003 eq. 3;
+      seed 000 eq. 2.1 adds ``-T/E``, option ``recoil_term``);
+    * magnetic: ``dsigma/dT = mu^2 (Z F_p)^2 * magnetic`` (seed 003 eq. 15, seed 000 eq. 3.6);
+    * scalar: ``dsigma/dT = (g^2 Q_phi / (q^2 + M^2))^2 * scalar`` (seed 003 eqs. 20-21, seed 000
+      eq. 3.12 with its dimension typo corrected, see the notes).
+
+    Units cm^2 MeV^(k-1) per unit of the squared charge.
+    """
+    t = jnp.asarray(t_recoil)
+    m = nucleus.mass_mev
+    zero, one = jnp.zeros_like(t), jnp.ones_like(t)
+    weak = c.G_FERMI**2 * m / math.pi * _CM2 * jnp.stack([one, -t if opts.recoil_term else zero, -m * t / 2.0])
+    magnetic = math.pi * c.ALPHA_EM**2 / c.M_ELECTRON**2 * _CM2 * c.MU_NU_UNIT**2 * jnp.stack([1.0 / t, -one, zero])
+    scalar = m**2 / (4.0 * math.pi) * _CM2 * jnp.stack([zero, zero, t])
+    return weak, magnetic, scalar
+
+
 def coefficients(params: Params, nucleus: Nucleus, iso_index: int, t_recoil, opts: PhysicsOptions):
     """Coefficients of ``dsigma/dT = c0 + c1/E + c2/E^2`` per flavour.
 
@@ -168,45 +236,16 @@ def coefficients(params: Params, nucleus: Nucleus, iso_index: int, t_recoil, opt
         Array ``(3 flavours, 3, n)``: ``c_k`` in cm^2 MeV^(k-1), flavour order
         :data:`jcevns.flux.FLAVOURS`.
     """
-    t = jnp.asarray(t_recoil)
-    m = nucleus.mass_mev
-    z, n = float(nucleus.z), float(nucleus.n)
-    q2_mev2 = 2.0 * m * t
-    f_p, f_n = form_factor_pair(params, nucleus, iso_index, jnp.sqrt(q2_mev2) / c.HBARC_MEV_FM, opts)
-
-    # Light Z': per-nucleon vector charge added to g_p and g_n (seed 003 eq. 19; seed 000 eq. 3.11).
-    zcharge = 3.0 if opts.zprime_couplings == "universal" else -1.0
-    zprime = zcharge * params.zprime_g**2 / (math.sqrt(2.0) * c.G_FERMI * (q2_mev2 + params.zprime_m**2))
-
-    weak_prefactor = c.G_FERMI**2 * m / math.pi * _CM2
-    mm_prefactor = math.pi * c.ALPHA_EM**2 * z**2 / c.M_ELECTRON**2 * _CM2 * c.MU_NU_UNIT**2 * f_p**2
-
-    sp, sn = _scalar_charge_per_nucleon(opts)
-    scalar_charge = params.scalar_g**2 * (sp * z * f_p + sn * n * f_n)
-    scalar = m**2 * scalar_charge**2 * t / (4.0 * math.pi * (q2_mev2 + params.scalar_m**2) ** 2) * _CM2
-
-    out = []
-    for flavour in FLAVOURS:
-        sin2w = params.sin2w + opts.charge_radius_coeff * getattr(params, _CHARGE_RADIUS[flavour])
-        g_p, g_n = couplings.nucleon_couplings(opts.couplings, sin2w)
-        dp, dn = _nsi_nucleon(*(getattr(params, k) for k in _DIAG_NSI[flavour]))
-        q_diag = z * f_p * (g_p + dp + zprime) + n * f_n * (g_n + dn + zprime)
-        q_fc = [
-            z * f_p * cp + n * f_n * cn
-            for cp, cn in (_nsi_nucleon(getattr(params, u), getattr(params, d)) for u, d in _FC_NSI[flavour])
-        ]
-        if opts.fc_nsi == "incoherent":
-            w = q_diag**2 + sum(qb**2 for qb in q_fc)
-        else:
-            w = (q_diag + sum(q_fc)) ** 2
-        weak = weak_prefactor * w
-        mu2 = params.mu_nu**2 + getattr(params, _MAGNETIC_MOMENT[flavour]) ** 2
-        mm = mm_prefactor * mu2
-        c0 = weak + mm / t
-        c1 = -mm - (weak * t if opts.recoil_term else 0.0)
-        c2 = -weak * m * t / 2.0 + scalar
-        out.append(jnp.stack([c0, jnp.broadcast_to(c1, t.shape), c2]))
-    return jnp.stack(out)
+    q2, xp, xn = nuclear_factors(params, nucleus, iso_index, t_recoil, opts)
+    diag, fc, mu2 = flavour_charges(params, opts)
+    zeta = zprime_strength(params, opts) / (q2 + params.zprime_m**2)  # (n,)
+    q_diag = xp * (diag[:, :1] + zeta) + xn * (diag[:, 1:] + zeta)  # (3 flavours, n)
+    q_fc = xp * fc[:, :, :1] + xn * fc[:, :, 1:]  # (3 flavours, 2 channels, n)
+    w = q_diag**2 + jnp.sum(q_fc**2, axis=1)
+    sp, sn = scalar_nucleon_charges(opts)
+    scalar = (params.scalar_g**2 * (sp * xp + sn * xn) / (q2 + params.scalar_m**2)) ** 2  # (n,)
+    k_weak, k_mag, k_scalar = kinematic_factors(nucleus, t_recoil, opts)
+    return w[:, None, :] * k_weak + (mu2[:, None] * xp**2)[:, None, :] * k_mag + scalar * k_scalar
 
 
 def dsigma_dt(params: Params, nucleus: Nucleus, e_nu, t_recoil, opts: PhysicsOptions, iso_index: int = 0):

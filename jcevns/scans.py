@@ -17,28 +17,29 @@ import jax.numpy as jnp
 import numpy as np
 
 from .forward import _predict_kernel
-from .likelihoods import Likelihood, _profiled_kernel, _statistic_from_signal
+from .likelihoods import Likelihood, _statistic_from_signal
 from .params import SPECS, Params, as_float64, check_value
-from .profiling import _objective, bounded_minimise, parameter_bounds
+from .profiling import _objective, bounded_minimise, parameter_bounds, signal, templates_for
 
 DEFAULT_CHUNK = 2048
 
 
 @jax.jit
-def _batched(params: Params, lik: Likelihood):
-    return jax.vmap(_profiled_kernel, in_axes=(0, None))(params, lik)
+def _batched(params: Params, lik: Likelihood, templates):
+    return jax.vmap(lambda p: _statistic_from_signal(lik, signal(p, lik, templates)))(params)
 
 
 @partial(jax.jit, static_argnames=("free", "max_steps", "tol"))
-def _batched_profile(params: Params, lik: Likelihood, bounds, free: tuple, max_steps: int, tol: float):
+def _batched_profile(params: Params, lik: Likelihood, bounds, templates, free: tuple, max_steps: int, tol: float):
     """Per point: L-BFGS over the ``free`` parameters (pulls exact) inside ``(lo, hi)``, started
     at their values. ``bounds`` is :func:`~jcevns.profiling.parameter_bounds` as arrays."""
 
     def one(p):
         x0 = jnp.stack([getattr(p, n) for n in free])
-        res = bounded_minimise(_objective(lik, p, free, False), x0, *bounds, max_steps=max_steps, tol=tol)
+        objective = _objective(lik, p, free, False, templates)
+        res = bounded_minimise(objective, x0, *bounds, max_steps=max_steps, tol=tol)
         best = p.replace(**{n: res.x[i] for i, n in enumerate(free)})
-        value, pulls = _profiled_kernel(best, lik)
+        value, pulls = _statistic_from_signal(lik, signal(best, lik, templates))
         return value, pulls, res.x, res.converged
 
     return jax.vmap(one)(params)
@@ -88,7 +89,7 @@ def evaluate(
     points: dict,
     *,
     profile: tuple = (),
-    chunk_size: int = DEFAULT_CHUNK,
+    chunk_size: int | None = None,
     progress: bool = False,
     max_steps: int = 100,
     tol: float = 1e-7,
@@ -101,7 +102,9 @@ def evaluate(
         points: ``{name: 1D array}``, all of the same length N.
         profile: names of physics parameters to minimise over at each point (optax L-BFGS,
             started from ``base``), e.g. ``("eps_ee_d",)`` while scanning ``eps_ee_u``.
-        chunk_size: points per compiled batch (memory ~ chunk_size x recoil nodes).
+        chunk_size: points per compiled batch. Default: :data:`DEFAULT_CHUNK` for points that
+            need a full prediction (memory ~ chunk_size x recoil nodes), 8 times that for
+            points evaluated from event templates (memory ~ chunk_size x bins).
         progress: show a tqdm progress bar.
         max_steps, tol: iteration budget and gradient tolerance of the profile.
 
@@ -125,6 +128,12 @@ def evaluate(
     base = lik.analysis.params(**{k: v for k, v in base.to_dict().items() if k not in arrays})
     base = as_float64(base)
     bounds = tuple(jnp.asarray(b) for b in parameter_bounds(profile, lik.analysis))
+    # Points that keep rn and the mediator masses at the base values share one set of event
+    # templates (jcevns.forward): a point then costs O(bins) instead of a pass over the recoil
+    # nodes, and needs so little memory that chunks can be 8x larger.
+    templates = templates_for(lik, base, (*arrays, *profile))
+    if chunk_size is None:
+        chunk_size = DEFAULT_CHUNK if templates is None else 8 * DEFAULT_CHUNK
     chunk = int(min(chunk_size, max(n, 1)))
     n_chunks = -(-n // chunk)
     values = np.empty(n)
@@ -148,11 +157,11 @@ def evaluate(
             else:
                 leaves[name] = jnp.broadcast_to(getattr(base, name), (chunk,))
         if profile:
-            val, pul, x, ok = _batched_profile(Params(**leaves), lik, bounds, profile, max_steps, tol)
+            val, pul, x, ok = _batched_profile(Params(**leaves), lik, bounds, templates, profile, max_steps, tol)
             prof[lo:hi] = np.asarray(x)[: hi - lo]
             converged[lo:hi] = np.asarray(ok)[: hi - lo]
         else:
-            val, pul = _batched(Params(**leaves), lik)
+            val, pul = _batched(Params(**leaves), lik, templates)
         values[lo:hi] = np.asarray(val)[: hi - lo]
         pulls[lo:hi] = np.asarray(pul)[: hi - lo]
     return values, pulls, prof, converged
@@ -236,7 +245,7 @@ def _mediator_statistic(poly, u, lik: Likelihood):
     return jax.vmap(row)(a, b, c)
 
 
-def _mediator_scan(lik, kind, names, axes, base, *, chunk_size: int = DEFAULT_CHUNK, progress: bool = False, **_):
+def _mediator_scan(lik, kind, names, axes, base, *, chunk_size: int | None = None, progress: bool = False, **_):
     g_name, m_name = f"{kind}_g", f"{kind}_m"
     g_axis = axes[names.index(g_name)]
     m_axis = axes[names.index(m_name)]
@@ -255,7 +264,7 @@ def _mediator_scan(lik, kind, names, axes, base, *, chunk_size: int = DEFAULT_CH
     u = jnp.asarray(g_axis**2)
     # A plane point costs only a pull solve on n_bins numbers (no recoil grid), so chunks can be
     # 8x larger than for generic points at the same memory; fewer chunks, less Python overhead.
-    rows = max(1, 8 * chunk_size // max(1, g_axis.size))
+    rows = max(1, (8 * DEFAULT_CHUNK if chunk_size is None else chunk_size) // max(1, g_axis.size))
     values = np.empty((m_axis.size, g_axis.size))
     pulls = np.empty((m_axis.size, g_axis.size, len(lik.sigma_pulls)))
     starts = range(0, m_axis.size, rows)

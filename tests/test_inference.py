@@ -412,6 +412,23 @@ def test_scan_2d(newqf, lik_newqf):
         assert res.values[a, b] == pytest.approx(ref, rel=1e-12)
 
 
+def test_scans_use_templates_only_where_they_are_exact(lik_lar):
+    """Scans over couplings run from event templates; scans that reshape the spectrum (rn, a
+    mediator mass) take full predictions. Both agree with the pointwise statistic."""
+    from jcevns.profiling import templates_for
+
+    lar = lik_lar.analysis
+    base = lar.params(zprime_g=3e-5, zprime_m=40.0)
+    assert templates_for(lik_lar, base, ("eps_ee_u", "zprime_g")) is not None
+    for varied in (("rn",), ("zprime_m",), ("eps_ee_u", "scalar_m")):
+        assert templates_for(lik_lar, base, varied) is None
+    grids = {"zprime_g": np.linspace(0.0, 6e-5, 5), "zprime_m": np.linspace(10.0, 90.0, 5), "rn": np.linspace(2.5, 4.5, 5)}
+    for name, grid in grids.items():
+        res = jcevns.scan(lik_lar, {name: grid}, base=base)
+        for x, v in zip(grid, res.values):
+            assert v == pytest.approx(float(jcevns.statistic(base.replace(**{name: x}), lik_lar)), rel=1e-11, abs=1e-11)
+
+
 class _CompileCounter:
     """Counts JAX traces and backend compilations while active.
 
