@@ -2,9 +2,22 @@
 
 The likelihood is the analysis' test statistic, ``L = exp(-statistic / 2)``, added to a
 NumPyro model as a factor. The nuisance pulls are either sampled as latent
-``Normal(0, sigma_k)`` variables (``pulls="sample"``, the default: the pulls are
-marginalised, and the Gaussian penalty of the statistic *is* their prior, so it is left out of
-the factor) or profiled exactly at every step (``pulls="profile"``).
+``Normal(0, sigma_k)`` variables (``pulls="sample"``: the pulls are marginalised, and the
+Gaussian penalty of the statistic *is* their prior, so it is left out of the factor) or
+profiled exactly at every step (``pulls="profile"``). The default, ``pulls="auto"``, samples
+them unless a mediator mass is sampled: in the (g, M) plane of a universal Z' the destructive
+interference strip (where the Z' flips the sign of the weak charge) is a thin curved ridge in
+the joint (g, M, pulls) space, where sampled-pull chains got stuck (hundreds of divergences
+in one of two seeds at the default settings), while the profiled-pull posterior converged
+cleanly (0 divergences, r_hat <= 1.002, bulk ESS > 1400 for both seeds). Profiling replaces
+the marginal over the pulls by their maximum; for these linear pulls the two differ by a
+slowly varying Laplace factor, and the 90 % regions agree closely.
+
+NUTS adapts its step size to a target acceptance of 0.9 for one physics parameter and 0.99
+for two or more or for log-uniform priors: the 2D posteriors are long thin bands (NSI) or a
+plateau ending in a wall (mediators), and near the edges of the prior box, where the uniform
+prior's logit transform bends them, a step sized for the bulk diverges (3 divergences in
+4 x 2000 draws for the (eps_ee_u, eps_ee_d) plane at 0.9, none at 0.99).
 
 Priors (:class:`Prior`) are flat by default; couplings and masses of light mediators are
 log-uniform and are sampled as ``log10_<name>``, so NUTS moves in well-scaled coordinates.
@@ -47,12 +60,14 @@ import jax.numpy as jnp
 import numpy as np
 
 from .analyses import Analysis
-from .forward import _predict_kernel
+from .forward import expected_counts, templates_if_exact
 from .likelihoods import Likelihood, _chi2_at, _poisson_at, _statistic_from_signal
 from .params import SPECS, as_float64
 
 PRIOR_KINDS = ("uniform", "log-uniform")
-PULL_MODES = ("sample", "profile")
+PULL_MODES = ("auto", "sample", "profile")
+#: Parameters whose sampling switches ``pulls="auto"`` to profiled pulls (see the module docstring).
+_PROFILE_PULLS_WITH = ("zprime_m", "scalar_m")
 #: Convergence criterion on the rank-normalised split R-hat (Vehtari et al. 2021).
 RHAT_MAX = 1.01
 #: Bulk ESS per chain below which a warning is issued (Vehtari et al. 2021: 100 per chain).
@@ -204,7 +219,16 @@ def _check_pulls(pulls: str) -> None:
         raise ValueError(f"pulls must be one of {PULL_MODES}, got {pulls!r}")
 
 
-def model(lik: Likelihood, names, priors: dict | None = None, pulls: str = "sample", base=None):
+def resolve_pulls(pulls: str, names) -> str:
+    """``"sample"`` or ``"profile"``: ``pulls`` itself, or for ``"auto"`` the default for these
+    sampled parameters (profiled when a mediator mass is sampled, see the module docstring)."""
+    _check_pulls(pulls)
+    if pulls != "auto":
+        return pulls
+    return "profile" if set(_as_names(names)) & set(_PROFILE_PULLS_WITH) else "sample"
+
+
+def model(lik: Likelihood, names, priors: dict | None = None, pulls: str = "sample", base=None, templates=None):
     """NumPyro model of the posterior of ``names`` given the data of ``lik``.
 
     Sites: one per parameter (``log10_<name>`` plus a deterministic ``<name>`` for
@@ -216,14 +240,17 @@ def model(lik: Likelihood, names, priors: dict | None = None, pulls: str = "samp
         names: parameters to sample; all others stay at ``base``.
         priors: per-parameter overrides (see :func:`resolve_priors`).
         pulls: ``"sample"`` (latent ``Normal(0, sigma_k)`` pulls; the statistic is evaluated at
-            them without its pull penalty, which is their prior) or ``"profile"`` (the statistic
-            minimised over the pulls exactly).
+            them without its pull penalty, which is their prior), ``"profile"`` (the statistic
+            minimised over the pulls exactly) or ``"auto"`` (:func:`resolve_pulls`).
         base: values of the fixed parameters (default ``lik.analysis.params()``).
+        templates: optional :class:`~jcevns.forward.EventTemplates` at ``base``; exact, and much
+            faster, when ``names`` leaves ``rn`` and the mediator masses alone (:func:`sample`
+            passes them then).
     """
     import numpyro
     import numpyro.distributions as dist
 
-    _check_pulls(pulls)
+    pulls = resolve_pulls(pulls, names)
     priors = resolve_priors(lik.analysis, names, priors)
     base = as_float64(lik.analysis.params() if base is None else base)
     values = {}
@@ -233,7 +260,7 @@ def model(lik: Likelihood, names, priors: dict | None = None, pulls: str = "samp
         else:
             log_v = numpyro.sample(prior.sampled_site(name), dist.Uniform(math.log10(prior.lower), math.log10(prior.upper)))
             values[name] = numpyro.deterministic(name, 10.0**log_v)
-    signal = _predict_kernel(base.replace(**values), lik.analysis)
+    signal = expected_counts(base.replace(**values), lik.analysis, templates)
     if pulls == "sample":
         sigma = jnp.asarray(lik.sigma_pulls, dtype=jnp.float64)
         a = jnp.stack([numpyro.sample(n, dist.Normal(0.0, s)) for n, s in zip(lik.pull_names, lik.sigma_pulls)])
@@ -517,7 +544,7 @@ def sample(
     names,
     *,
     priors: dict | None = None,
-    pulls: str = "sample",
+    pulls: str = "auto",
     chains: int = 4,
     warmup: int = 1000,
     samples: int = 2000,
@@ -540,7 +567,8 @@ def sample(
         names: parameters to sample, e.g. ``["sin2w"]`` or ``"eps_ee_u,eps_ee_d"``.
         priors: per-parameter prior overrides (:func:`resolve_priors`); defaults in the module
             docstring.
-        pulls: ``"sample"`` (marginalise the nuisance pulls) or ``"profile"``.
+        pulls: ``"sample"`` (marginalise the nuisance pulls), ``"profile"``, or ``"auto"``
+            (default: profile when a mediator mass is sampled, else sample; module docstring).
         chains, warmup, samples: number of chains, warmup and kept draws per chain.
         seed: PRNG seed.
         init_strategy: a NumPyro init strategy; overrides ``dispersed_init``.
@@ -548,9 +576,9 @@ def sample(
         dispersed_init: start each chain at its own draw from the prior (pulls at 0), so that
             separate modes are visited; ``False`` starts every chain at the prior median.
         base: values of the fixed parameters (default ``lik.analysis.params()``).
-        target_accept_prob: NUTS step-size adaptation target. Default 0.9, and 0.99 when a
-            log-uniform (mediator) parameter is sampled: the likelihood rises like a wall at the
-            exclusion curve, and a plateau-sized step into it diverges.
+        target_accept_prob: NUTS step-size adaptation target. Default 0.9 for one physics
+            parameter, 0.99 for two or more or when a log-uniform (mediator) parameter is
+            sampled (see the module docstring).
 
     Returns:
         A :class:`PosteriorResult`; check ``result.ok`` and ``result.warnings``.
@@ -579,6 +607,7 @@ def sample(
     names = _as_names(names)
     priors = resolve_priors(lik.analysis, names, priors)
     base = as_float64(lik.analysis.params() if base is None else base)
+    pulls = resolve_pulls(pulls, names)
     chain_method = _chain_method(chains)
     if progress:
         print(
@@ -589,7 +618,8 @@ def sample(
     if init_strategy is None:
         init_strategy = _dispersed_init(lik.pull_names if pulls == "sample" else ()) if dispersed_init else init_to_median
     if target_accept_prob is None:
-        target_accept_prob = 0.99 if any(p.kind == "log-uniform" for p in priors.values()) else 0.9
+        hard = len(names) > 1 or any(p.kind == "log-uniform" for p in priors.values())
+        target_accept_prob = 0.99 if hard else 0.9
     if not 0.0 < target_accept_prob < 1.0:
         raise ValueError(f"target_accept_prob must lie in (0, 1), got {target_accept_prob!r}")
     n_latent = len(names) + (len(lik.sigma_pulls) if pulls == "sample" else 0)
@@ -608,7 +638,8 @@ def sample(
         progress_bar=progress,
     )
     start = time.perf_counter()
-    mcmc.run(jax.random.PRNGKey(seed), lik, names, priors, pulls, base, extra_fields=("diverging",))
+    templates = templates_if_exact(base, lik.analysis, names)
+    mcmc.run(jax.random.PRNGKey(seed), lik, names, priors, pulls, base, templates, extra_fields=("diverging",))
     draws = {k: np.asarray(v) for k, v in mcmc.get_samples(group_by_chain=True).items()}
     wall = time.perf_counter() - start
     divergences = int(np.sum(np.asarray(mcmc.get_extra_fields(group_by_chain=True)["diverging"])))

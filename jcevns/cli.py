@@ -197,11 +197,16 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--samples", type=int, default=2000, help="kept draws per chain")
     m.add_argument("--seed", type=int, default=0)
     m.add_argument("--out", default=None, help="output directory (default: posterior/<analysis>)")
-    m.add_argument("--pulls", choices=("sample", "profile"), default="sample", help="marginalise or profile the pulls")
+    m.add_argument(
+        "--pulls",
+        choices=("auto", "sample", "profile"),
+        default="auto",
+        help="marginalise or profile the pulls (auto: profile when a mediator mass is sampled, else sample)",
+    )
     m.add_argument("--statistic", choices=("chi2", "poisson"), default="chi2")
     m.add_argument("--prior", action="append", metavar="NAME=SPEC", help="prior range, e.g. sin2w=0.1:0.4 or zprime_g=log:1e-6:1e-2")
     m.add_argument("--option", action="append", metavar="NAME=VALUE", help="analysis option, e.g. form_factor=helm")
-    m.add_argument("--target-accept", type=float, default=None, help="NUTS target acceptance (default 0.9; 0.99 for mediators)")
+    m.add_argument("--target-accept", type=float, default=None, help="NUTS target acceptance (default 0.9 for one parameter; 0.99 for several or for mediators)")
     m.add_argument("--quiet", action="store_true", help="no progress bar")
     m.set_defaults(func=_cmd_sample)
     return parser

@@ -190,3 +190,19 @@ def templates_per_flavour(params: Params, templates: EventTemplates):
 def predict_from_templates(params: Params, templates: EventTemplates):
     """Events per bin ``(n_bins,)`` from templates; see :func:`templates_per_flavour`."""
     return jnp.sum(templates_per_flavour(params, templates), axis=0)
+
+
+def expected_counts(params: Params, analysis: Analysis, templates: EventTemplates | None = None):
+    """Events per bin inside jitted code: from ``templates`` when given (exact while ``rn`` and
+    the mediator masses keep the values the templates were built at), else a full prediction."""
+    if templates is None:
+        return _predict_kernel(params, analysis)
+    return predict_from_templates(params, templates)
+
+
+def templates_if_exact(params: Params, analysis: Analysis, varied) -> EventTemplates | None:
+    """Templates at ``params`` (concrete; validated) if none of the ``varied`` parameter names
+    reshapes the spectrum (:data:`TEMPLATE_FIXED`), else ``None``."""
+    if set(varied) & set(TEMPLATE_FIXED):
+        return None
+    return _templates_kernel(_prepare(params, analysis), analysis)

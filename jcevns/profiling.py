@@ -33,7 +33,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from .forward import TEMPLATE_FIXED, EventTemplates, _predict_kernel, _prepare, _templates_kernel, predict_from_templates
+from .forward import _prepare, expected_counts, templates_if_exact
 from .likelihoods import Likelihood, _chi2_at, _poisson_at, _statistic_from_signal
 from .params import SPECS, Params, check_value, is_concrete
 
@@ -91,29 +91,13 @@ def _to_physical(z, lo, hi, even):
     return jnp.where(even, jnp.abs(hi * jnp.tanh(z / hi)), lo + (hi - lo) * jax.nn.sigmoid(z))
 
 
-def signal(params: Params, lik: Likelihood, templates: EventTemplates | None):
-    """Expected events per bin: from ``templates`` when given (exact while ``rn`` and the
-    mediator masses stay at their values), else a full prediction."""
-    if templates is None:
-        return _predict_kernel(params, lik.analysis)
-    return predict_from_templates(params, templates)
-
-
-def templates_for(lik: Likelihood, params: Params, varied) -> EventTemplates | None:
-    """Templates of ``lik`` at ``params`` if none of the ``varied`` names reshapes the spectrum
-    (:data:`jcevns.forward.TEMPLATE_FIXED`), else ``None``."""
-    if set(varied) & set(TEMPLATE_FIXED):
-        return None
-    return _templates_kernel(params, lik.analysis)
-
-
 def _objective(lik: Likelihood, base: Params, free: tuple[str, ...], numeric_pulls: bool, templates=None):
     """The statistic as a function of ``x = (free parameters, [pulls])`` in physical units."""
     n_free = len(free)
 
     def fun(x):
         params = base.replace(**{name: x[i] for i, name in enumerate(free)})
-        signal_ = signal(params, lik, templates)
+        signal_ = expected_counts(params, lik.analysis, templates)
         if not numeric_pulls:
             return _statistic_from_signal(lik, signal_)[0]
         at = _chi2_at if lik.statistic == "chi2" else _poisson_at
@@ -222,7 +206,7 @@ def profile(
             for i, name in enumerate(free):
                 check_value(name, np.asarray(x0[i]), lower=lik.analysis.rn_lower if name == "rn" else None)
     bounds = tuple(jnp.asarray(b) for b in parameter_bounds(free, lik.analysis))
-    templates = templates_for(lik, params, free) if is_concrete(params) else None
+    templates = templates_if_exact(params, lik.analysis, free) if is_concrete(params) else None
     return _profile_kernel(params, lik, x0, bounds, templates, free, profile_pulls_numerically, max_steps, tol)
 
 

@@ -16,17 +16,17 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .forward import _predict_kernel
+from .forward import _predict_kernel, expected_counts, templates_if_exact
 from .likelihoods import Likelihood, _statistic_from_signal
 from .params import SPECS, Params, as_float64, check_value
-from .profiling import _objective, bounded_minimise, parameter_bounds, signal, templates_for
+from .profiling import _objective, bounded_minimise, parameter_bounds
 
 DEFAULT_CHUNK = 2048
 
 
 @jax.jit
 def _batched(params: Params, lik: Likelihood, templates):
-    return jax.vmap(lambda p: _statistic_from_signal(lik, signal(p, lik, templates)))(params)
+    return jax.vmap(lambda p: _statistic_from_signal(lik, expected_counts(p, lik.analysis, templates)))(params)
 
 
 @partial(jax.jit, static_argnames=("free", "max_steps", "tol"))
@@ -39,7 +39,7 @@ def _batched_profile(params: Params, lik: Likelihood, bounds, templates, free: t
         objective = _objective(lik, p, free, False, templates)
         res = bounded_minimise(objective, x0, *bounds, max_steps=max_steps, tol=tol)
         best = p.replace(**{n: res.x[i] for i, n in enumerate(free)})
-        value, pulls = _statistic_from_signal(lik, signal(best, lik, templates))
+        value, pulls = _statistic_from_signal(lik, expected_counts(best, lik.analysis, templates))
         return value, pulls, res.x, res.converged
 
     return jax.vmap(one)(params)
@@ -131,7 +131,7 @@ def evaluate(
     # Points that keep rn and the mediator masses at the base values share one set of event
     # templates (jcevns.forward): a point then costs O(bins) instead of a pass over the recoil
     # nodes, and needs so little memory that chunks can be 8x larger.
-    templates = templates_for(lik, base, (*arrays, *profile))
+    templates = templates_if_exact(base, lik.analysis, (*arrays, *profile))
     if chunk_size is None:
         chunk_size = DEFAULT_CHUNK if templates is None else 8 * DEFAULT_CHUNK
     chunk = int(min(chunk_size, max(n, 1)))

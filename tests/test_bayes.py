@@ -266,3 +266,28 @@ def test_cli_sample_writes_files_and_flags_two_modes(tmp_path, monkeypatch, caps
     assert idata.posterior["eps_mumu_u"].shape == (4, 200)
     assert cli.main(["sample", "csi2017-newqf", "--params", "sin2w,bogus", "--quiet"]) == 2
     assert "bogus" in capsys.readouterr().err
+
+
+# --- the issue's examples at the default settings (4 chains x (1000 warmup + 2000 draws)) -----
+DEFAULT_EXAMPLES = {
+    "sin2w": ("csi2017-newqf", {}, ["sin2w"]),
+    "rn": ("lar2020", {}, ["rn"]),
+    "nsi_ee": ("csi2017-newqf", {}, ["eps_ee_u", "eps_ee_d"]),
+    "zprime": ("csi2017-newqf", {}, ["zprime_g", "zprime_m"]),
+    "mu_flavours": ("lar2020", {}, ["mu_nu_e", "mu_nu_mu", "mu_nu_mubar"]),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("example", list(DEFAULT_EXAMPLES))
+def test_examples_converge_at_default_settings(example):
+    """r_hat < 1.01, bulk and tail ESS > 400 and no divergences with every default of
+    `bayes.sample` (chains, warmup, draws, priors, pull mode, target acceptance, seed)."""
+    name, options, names = DEFAULT_EXAMPLES[example]
+    post = bayes.sample(jcevns.likelihood(jcevns.build(name, **options)), names, progress=False)
+    assert post.divergences == 0
+    for n in names:
+        s = post.summary[n]
+        assert s["r_hat"] < 1.01, (n, s)
+        assert s["ess_bulk"] > 400 and s["ess_tail"] > 400, (n, s)
+    assert post.ok

@@ -415,13 +415,13 @@ def test_scan_2d(newqf, lik_newqf):
 def test_scans_use_templates_only_where_they_are_exact(lik_lar):
     """Scans over couplings run from event templates; scans that reshape the spectrum (rn, a
     mediator mass) take full predictions. Both agree with the pointwise statistic."""
-    from jcevns.profiling import templates_for
+    from jcevns.forward import templates_if_exact
 
     lar = lik_lar.analysis
     base = lar.params(zprime_g=3e-5, zprime_m=40.0)
-    assert templates_for(lik_lar, base, ("eps_ee_u", "zprime_g")) is not None
+    assert templates_if_exact(base, lar, ("eps_ee_u", "zprime_g")) is not None
     for varied in (("rn",), ("zprime_m",), ("eps_ee_u", "scalar_m")):
-        assert templates_for(lik_lar, base, varied) is None
+        assert templates_if_exact(base, lar, varied) is None
     grids = {"zprime_g": np.linspace(0.0, 6e-5, 5), "zprime_m": np.linspace(10.0, 90.0, 5), "rn": np.linspace(2.5, 4.5, 5)}
     for name, grid in grids.items():
         res = jcevns.scan(lik_lar, {name: grid}, base=base)
