@@ -13,7 +13,7 @@ from . import constants, flux, form_factors  # noqa: E402
 from .analyses import ANALYSES, PRESETS, Analysis, build  # noqa: E402
 from .cross_sections import PhysicsOptions, dsigma_dt  # noqa: E402
 from .flux import FLAVOURS  # noqa: E402
-from .forward import predict, predict_per_flavour, recoil_spectrum  # noqa: E402
+from .forward import EventTemplates, event_templates, predict, predict_from_templates, predict_per_flavour, recoil_spectrum  # noqa: E402
 from .params import SPECS, Params  # noqa: E402
 from .likelihoods import Likelihood, likelihood, profiled, statistic, statistic_at_pulls  # noqa: E402
 from .profiling import ProfileResult, profile  # noqa: E402
@@ -28,6 +28,7 @@ __all__ = [
     "FLAVOURS",
     "SPECS",
     "Analysis",
+    "EventTemplates",
     "Interval",
     "Likelihood",
     "ProfileResult",
@@ -37,6 +38,7 @@ __all__ = [
     "build",
     "constants",
     "dsigma_dt",
+    "event_templates",
     "flux",
     "form_factors",
     "intervals_1d",
@@ -47,6 +49,7 @@ __all__ = [
     "statistic",
     "statistic_at_pulls",
     "predict",
+    "predict_from_templates",
     "predict_per_flavour",
     "recoil_spectrum",
 ]

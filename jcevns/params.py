@@ -166,17 +166,49 @@ def validate(params: Params, *, rn_lower: float | None = None) -> None:
         )
     if not is_concrete(params):
         return
-    for name in PARAMETER_NAMES:
-        value = getattr(params, name)
+    values = [getattr(params, name) for name in PARAMETER_NAMES]
+    for name, value in zip(PARAMETER_NAMES, values):
         if value is None:
             raise ValueError(
                 f"parameter {name} is None; resolve analysis defaults with analysis.params()"
             )
+    if _all_scalars_in_range(values, rn_lower):
+        return  # the common case, checked in one vectorised pass
+    for name, value in zip(PARAMETER_NAMES, values):
         check_value(name, value, lower=rn_lower if name == "rn" else None)
 
 
+_LOWER = np.array([s.lower for s in SPECS.values()])
+_UPPER = np.array([s.upper for s in SPECS.values()])
+_LOWER_OPEN = np.array([s.lower_open for s in SPECS.values()])
+_RN = PARAMETER_NAMES.index("rn")
+
+
+def _all_scalars_in_range(values, rn_lower) -> bool:
+    """True when every value is a scalar inside its range (False also when unsure: the caller
+    then checks each value and raises with a message naming the parameter)."""
+    if any(np.ndim(v) != 0 for v in values):
+        return False
+    x = np.array([float(v) for v in values])
+    lower, lower_open = _LOWER.copy(), _LOWER_OPEN.copy()
+    if rn_lower is not None and rn_lower >= lower[_RN]:
+        lower[_RN], lower_open[_RN] = rn_lower, True
+    above = np.where(lower_open, x > lower, x >= lower)
+    return bool(np.all(np.isfinite(x) & above & (x <= _UPPER)))
+
+
 def as_float64(params: Params) -> Params:
-    """Convert every leaf to a float64 JAX array (so jit sees one dtype and never retraces)."""
+    """Convert every leaf to float64 (so jit sees one dtype and never retraces).
+
+    Concrete values become NumPy float64 arrays, which jit accepts as they are (building a JAX
+    array per leaf costs more than the kernel of a single prediction); traced values become
+    float64 JAX arrays.
+    """
     import jax.numpy as jnp
 
-    return jax.tree_util.tree_map(lambda v: jnp.asarray(v, dtype=jnp.float64), params)
+    def convert(v):
+        if isinstance(v, jax.core.Tracer):
+            return jnp.asarray(v, dtype=jnp.float64)
+        return np.asarray(v, dtype=np.float64)
+
+    return jax.tree_util.tree_map(convert, params)
