@@ -78,7 +78,8 @@ def main(argv=None) -> int:
         lines.append(
             f"| {r['example']} | {r['pulls']}, {r['target_accept_prob']} | {r['chains']} x {r['samples']} "
             f"({r['warmup']}) | {max(r['r_hat'].values()):.4f} | {min(r['ess_bulk'].values()):.0f} / "
-            f"{min(r['ess_tail'].values()):.0f} | {r['divergences']} | {r['wall_s']:.1f} s | {r['ess_bulk_per_s']:.0f} |"
+            f"{min(r['ess_tail'].values()):.0f} | {r['divergences']} | {r['wall_s']:.1f} s "
+            f"| {r['ess_bulk_per_s']:.0f} |"
         )
     (out / "posteriors.md").write_text("\n".join(lines) + "\n")
     print(f"wrote {out}/posteriors.json and posteriors.md")

@@ -367,7 +367,8 @@ def main(argv=None) -> int:
                          ratio=None if b_chi2 is None else b_chi2 / statistics.median(ts),
                          note="jax.jit(jax.value_and_grad(statistic)) on float64 params: what an optimiser calls"))
         compile_per_analysis[name] = dict(predict=c_pred, profiled_chi2=c_chi, chi2_grad=c_grad,
-                                          value_and_grad_jit=c_vg, predict_vmap1024=max(0.0, first_v - statistics.median(ts_v)))
+                                          value_and_grad_jit=c_vg,
+                                          predict_vmap1024=max(0.0, first_v - statistics.median(ts_v)))
         pred_row = next(r for r in rows if r["name"] == f"predict/{name}")
         print(f"  {name}: predict {pred_row['median_s'] * 1e3:.3f} ms (compile {c_pred:.2f} s), "
               f"scipy counts {b_counts:.3f} s, chi2 compile {c_chi:.2f} s, grad compile {c_grad:.2f} s", flush=True)
@@ -524,7 +525,8 @@ def main(argv=None) -> int:
     def _runs(meds):
         if len(meds) == 1:
             return f"{meds[0]:.2f} s"
-        return f"{', '.join(f'{x:.2f}' for x in meds)} s (medians of {len(meds)} fresh processes; best {min(meds):.2f} s)"
+        return (f"{', '.join(f'{x:.2f}' for x in meds)} s "
+                f"(medians of {len(meds)} fresh processes; best {min(meds):.2f} s)")
 
     goals.append(dict(
         goal="1e6-point profiled CsI (M_Z', g) scan <= 1 s after compilation",
@@ -545,7 +547,8 @@ def main(argv=None) -> int:
         goal=">= 1e4x faster per profiled chi2 point than scipy",
         met=min(nsi_row["ratio_vs_scipy"], zp_row["ratio_vs_scipy"]) >= 1e4,
         measured=(f"the two profiled CsI planes of the issue: (M_Z', g), 1e6 points, {zp_row['ratio_vs_scipy']:,.0f}x; "
-                  f"(eps_ee_u, eps_ee_d), {nsi_row['n']:.0e} points (event templates), {nsi_row['ratio_vs_scipy']:,.0f}x. "
+                  f"(eps_ee_u, eps_ee_d), {nsi_row['n']:.0e} points (event templates), "
+                  f"{nsi_row['ratio_vs_scipy']:,.0f}x. "
                   f"A plane that reshapes the spectrum, LAr (sin2w, R_n) with a full prediction per point, "
                   f"{full_row['n']:.0e} points: {full_row['ratio_vs_scipy']:,.0f}x; single un-batched public call: "
                   f"{chi_row['ratio_vs_scipy']:,.0f}x; single jitted value_and_grad call: "
@@ -567,7 +570,9 @@ def main(argv=None) -> int:
     rec_rows = [r for r in rows if r["name"].startswith("scan_")]
     multi = [r for r in rec_rows if r["n_chunks"] > 1]
     first_ok = all(max(r["kernels_compiled_first_call"].values()) <= 1 for r in multi)
-    rep_ok = all(sum(r["kernels_compiled_repeats"].values()) == 0 and r["backend_compiles_repeats"] == 0 for r in rec_rows)
+    rep_ok = all(
+        sum(r["kernels_compiled_repeats"].values()) == 0 and r["backend_compiles_repeats"] == 0 for r in rec_rows
+    )
     goals.append(dict(
         goal="no recompilation across chunks",
         met=first_ok and rep_ok,
@@ -694,7 +699,8 @@ def _markdown(res) -> str:
         "XLA gives it.",
         "* `predict` / `profiled_chi2` rows are single public calls: most of their time is Python-side "
         "(range validation and converting 25 leaves to float64 arrays), not the kernel, as the "
-        "`predict_kernel` and `chi2_value_and_grad_jit` rows show. Batched use (scans, vmap, NUTS) does not pay it per point.",
+        "`predict_kernel` and `chi2_value_and_grad_jit` rows show. Batched use (scans, vmap, NUTS) does not pay it "
+        "per point.",
         "* `jcevns.scan` has three exact paths. The (M, g) mediator plane: 3 predictions per mass, then the counts "
         "are quadratic in g^2 (closed-form pull solve per point). Planes of couplings (NSI, sin2w, moments, charge "
         "radii) at fixed R_n and mediator masses: event templates (`jcevns.forward.event_templates`), one pass over "
@@ -738,7 +744,9 @@ def _plot(scan_results, meta, path):
     if scan_results.get("zprime_tuned_runs"):
         w = scan_results["zprime_tuned_runs"][0]
         y = min(statistics.median(x["times"]) for x in scan_results["zprime_tuned_runs"])
-        ax.plot([w["n"]], [y], marker="*", color="C2", ms=12, ls="none", label=f"mediator plane 1e6, chunk_size={TUNED_CHUNK} (best of {len(scan_results['zprime_tuned_runs'])} runs)")
+        label = (f"mediator plane 1e6, chunk_size={TUNED_CHUNK} "
+                 f"(best of {len(scan_results['zprime_tuned_runs'])} runs)")
+        ax.plot([w["n"]], [y], marker="*", color="C2", ms=12, ls="none", label=label)
         ax.annotate(f"{w['n'] / y:,.0f}/s", (w["n"], y), textcoords="offset points", xytext=(-8, -14), ha="right",
                     fontsize=8, color="C2")
     ax.axhline(1.0, color="grey", lw=0.8, ls=":")

@@ -13,12 +13,19 @@ from . import constants, flux, form_factors  # noqa: E402
 from .analyses import ANALYSES, PRESETS, Analysis, build  # noqa: E402
 from .cross_sections import PhysicsOptions, dsigma_dt  # noqa: E402
 from .flux import FLAVOURS  # noqa: E402
-from .forward import EventTemplates, event_templates, predict, predict_from_templates, predict_per_flavour, recoil_spectrum  # noqa: E402
-from .params import SPECS, Params  # noqa: E402
+from .forward import (  # noqa: E402
+    EventTemplates,
+    event_templates,
+    predict,
+    predict_from_templates,
+    predict_per_flavour,
+    recoil_spectrum,
+)
+from .intervals import Interval, intervals_1d  # noqa: E402
 from .likelihoods import Likelihood, likelihood, profiled, statistic, statistic_at_pulls  # noqa: E402
+from .params import SPECS, Params  # noqa: E402
 from .profiling import ProfileResult, profile  # noqa: E402
 from .scans import ScanResult, scan  # noqa: E402
-from .intervals import Interval, intervals_1d  # noqa: E402
 
 __version__ = "0.1.0"
 

@@ -258,7 +258,8 @@ def model(lik: Likelihood, names, priors: dict | None = None, pulls: str = "samp
         if prior.kind == "uniform":
             values[name] = numpyro.sample(name, dist.Uniform(prior.lower, prior.upper))
         else:
-            log_v = numpyro.sample(prior.sampled_site(name), dist.Uniform(math.log10(prior.lower), math.log10(prior.upper)))
+            log_prior = dist.Uniform(math.log10(prior.lower), math.log10(prior.upper))
+            log_v = numpyro.sample(prior.sampled_site(name), log_prior)
             values[name] = numpyro.deterministic(name, 10.0**log_v)
     signal = expected_counts(base.replace(**values), lik.analysis, templates)
     if pulls == "sample":
@@ -616,7 +617,10 @@ def sample(
             file=sys.stderr,
         )
     if init_strategy is None:
-        init_strategy = _dispersed_init(lik.pull_names if pulls == "sample" else ()) if dispersed_init else init_to_median
+        if dispersed_init:
+            init_strategy = _dispersed_init(lik.pull_names if pulls == "sample" else ())
+        else:
+            init_strategy = init_to_median
     if target_accept_prob is None:
         hard = len(names) > 1 or any(p.kind == "log-uniform" for p in priors.values())
         target_accept_prob = 0.99 if hard else 0.9

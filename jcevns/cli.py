@@ -169,7 +169,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--preset", choices=jcevns.PRESETS, default="calibrated")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--set", action="append", metavar="NAME=VALUE", help="parameter value, e.g. --set sin2w=0.22")
-    p.add_argument("--option", action="append", metavar="NAME=VALUE", help="analysis option, e.g. --option form_factor=helm")
+    p.add_argument(
+        "--option", action="append", metavar="NAME=VALUE", help="analysis option, e.g. --option form_factor=helm"
+    )
     p.set_defaults(func=_cmd_predict)
 
     s = sub.add_parser("selftest", help="fixed grids vs adaptive scipy.integrate.quad (tolerance 1e-6)")
@@ -204,9 +206,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="marginalise or profile the pulls (auto: profile when a mediator mass is sampled, else sample)",
     )
     m.add_argument("--statistic", choices=("chi2", "poisson"), default="chi2")
-    m.add_argument("--prior", action="append", metavar="NAME=SPEC", help="prior range, e.g. sin2w=0.1:0.4 or zprime_g=log:1e-6:1e-2")
+    m.add_argument(
+        "--prior",
+        action="append",
+        metavar="NAME=SPEC",
+        help="prior range, e.g. sin2w=0.1:0.4 or zprime_g=log:1e-6:1e-2",
+    )
     m.add_argument("--option", action="append", metavar="NAME=VALUE", help="analysis option, e.g. form_factor=helm")
-    m.add_argument("--target-accept", type=float, default=None, help="NUTS target acceptance (default 0.9 for one parameter; 0.99 for several or for mediators)")
+    m.add_argument(
+        "--target-accept",
+        type=float,
+        default=None,
+        help="NUTS target acceptance (default 0.9 for one parameter; 0.99 for several or for mediators)",
+    )
     m.add_argument("--quiet", action="store_true", help="no progress bar")
     m.set_defaults(func=_cmd_sample)
     return parser

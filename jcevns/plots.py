@@ -146,7 +146,9 @@ def reproduction_figures(curves: dict, out_dir: Path) -> list[Path]:
     if csi:
         names = list(PAPER_003["csi2017-oldqf"])
         written.append(profiles_figure(csi, names, out_dir / "csi_profiles.png", PAPER_003))
-        written.append(contours_figure(csi, {k: "nsi_ee" for k in csi}, out_dir / "csi_nsi_ee.png", "CsI: 90 % CL NSI (ee)"))
+        written.append(
+            contours_figure(csi, {k: "nsi_ee" for k in csi}, out_dir / "csi_nsi_ee.png", "CsI: 90 % CL NSI (ee)")
+        )
         written.append(
             contours_figure(csi, {k: "nsi_mumu" for k in csi}, out_dir / "csi_nsi_mumu.png", "CsI: 90 % CL NSI (mumu)")
         )

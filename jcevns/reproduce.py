@@ -314,7 +314,8 @@ def write_report(results: dict, wall_s: float, path: Path) -> None:
     for name, r in results.items():
         paper = PAPER_SM[name]
         lines.append(
-            f"| {name} | {r['preset']} | {r['sm_total']:.1f} | {paper:.0f} | {100 * (r['sm_total'] / paper - 1):+.1f} % | {r['chi2_sm']:.2f} |"
+            f"| {name} | {r['preset']} | {r['sm_total']:.1f} | {paper:.0f} "
+            f"| {100 * (r['sm_total'] / paper - 1):+.1f} % | {r['chi2_sm']:.2f} |"
         )
     for name in ("csi2017-oldqf", "csi2017-newqf"):
         if name not in results:
@@ -324,7 +325,8 @@ def write_report(results: dict, wall_s: float, path: Path) -> None:
             "",
             f"## Seed 003 (Papoulias, PRD 102 113004), Table I — {name} ({r['preset']} preset)",
             "",
-            "| parameter | unit | jcevns 90 % CL | paper 90 % CL | difference (lo / hi) | convention behind a difference |",
+            "| parameter | unit | jcevns 90 % CL | paper 90 % CL | difference (lo / hi) "
+            "| convention behind a difference |",
             "|---|---|---|---|---|---|",
         ]
         from .params import SPECS
@@ -335,12 +337,14 @@ def write_report(results: dict, wall_s: float, path: Path) -> None:
             if p == "mu_nu":
                 ours_ul = [[0.0, ours[0][1]]] if ours else ours
                 lines.append(
-                    f"| {p} | {SPECS[p].unit} | < {ours[0][1]:.3g} | < {paper[0][1]:.3g} (Table I), < {PAPER_003_MU_EQ16[name]:.3g} (eq. 16) | "
+                    f"| {p} | {SPECS[p].unit} | < {ours[0][1]:.3g} | < {paper[0][1]:.3g} (Table I), "
+                    f"< {PAPER_003_MU_EQ16[name]:.3g} (eq. 16) | "
                     f"{_fmt_diff(ours_ul, paper)} | {note} |"
                 )
                 continue
             lines.append(
-                f"| {p} | {SPECS[p].unit} | {_fmt_intervals(ours)} | {_fmt_intervals(paper)} | {_fmt_diff(ours, paper)} | {note} |"
+                f"| {p} | {SPECS[p].unit} | {_fmt_intervals(ours)} | {_fmt_intervals(paper)} "
+                f"| {_fmt_diff(ours, paper)} | {note} |"
             )
         lines += [
             "",
@@ -352,9 +356,11 @@ def write_report(results: dict, wall_s: float, path: Path) -> None:
         for p in ("sin2w", "rn"):
             hw = r["one_sigma_half_width"][p]
             lines.append(
-                f"| {p} | {r['best_fit'][p]:.3f} | {PAPER_003_BEST[name][p]} | {hw:.3f} | {PAPER_003_ONE_SIGMA[name][p]} |"
+                f"| {p} | {r['best_fit'][p]:.3f} | {PAPER_003_BEST[name][p]} | {hw:.3f} "
+                f"| {PAPER_003_ONE_SIGMA[name][p]} |"
                 if hw is not None
-                else f"| {p} | {r['best_fit'][p]:.3f} | {PAPER_003_BEST[name][p]} | n/a | {PAPER_003_ONE_SIGMA[name][p]} |"
+                else f"| {p} | {r['best_fit'][p]:.3f} | {PAPER_003_BEST[name][p]} | n/a "
+                f"| {PAPER_003_ONE_SIGMA[name][p]} |"
             )
     if "lar2020" in results:
         r = results["lar2020"]

@@ -122,7 +122,9 @@ def evaluate(
         raise ValueError(f"all scanned parameters need the same number of points, got sizes {sorted(sizes)}")
     n = sizes.pop()
     if "rn" in arrays and not lik.analysis.config.physics.uses_rn:
-        raise ValueError(f"parameter rn is not used by {lik.analysis.name} with this form factor; use form_factor='helm'")
+        raise ValueError(
+            f"parameter rn is not used by {lik.analysis.name} with this form factor; use form_factor='helm'"
+        )
     for name, values in arrays.items():
         check_value(name, values, lower=lik.analysis.rn_lower if name == "rn" else None)
     base = lik.analysis.params(**{k: v for k, v in base.to_dict().items() if k not in arrays})

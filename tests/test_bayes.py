@@ -86,7 +86,9 @@ def test_sin2w_credible_interval_matches_profile_interval(sin2w_posterior, sin2w
     assert post.nuisance["a2"]["sd"] == pytest.approx(0.25, rel=0.15)
 
 
-def test_profiled_pulls_match_exact_posterior_and_marginalised_pulls(sin2w_posterior, sin2w_posterior_profiled, sin2w_profile):
+def test_profiled_pulls_match_exact_posterior_and_marginalised_pulls(
+    sin2w_posterior, sin2w_posterior_profiled, sin2w_profile
+):
     marg, prof = sin2w_posterior.summary["sin2w"], sin2w_posterior_profiled.summary["sin2w"]
     assert sin2w_posterior_profiled.ok and sin2w_posterior_profiled.nuisance == {}
     assert "a1" not in sin2w_posterior_profiled.samples

@@ -210,7 +210,8 @@ def test_event_templates_hold_the_shape_parameters_fixed():
     np.testing.assert_array_equal(np.asarray(templates.fixed), [3.5, 30.0, an.params().scalar_m])
     at = an.params(zprime_g=1e-4, zprime_m=30.0, rn=3.5)
     moved = at.replace(zprime_m=300.0, rn=4.5)  # ignored by the templates ...
-    assert float(forward.predict_from_templates(moved, templates).sum()) == pytest.approx(total(an, **at.to_dict()), rel=1e-12)
+    expected = total(an, **at.to_dict())
+    assert float(forward.predict_from_templates(moved, templates).sum()) == pytest.approx(expected, rel=1e-12)
     # ... but not by the model
     assert total(an, **moved.to_dict()) != pytest.approx(total(an, **at.to_dict()), rel=1e-3)
 

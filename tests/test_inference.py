@@ -422,7 +422,11 @@ def test_scans_use_templates_only_where_they_are_exact(lik_lar):
     assert templates_if_exact(base, lar, ("eps_ee_u", "zprime_g")) is not None
     for varied in (("rn",), ("zprime_m",), ("eps_ee_u", "scalar_m")):
         assert templates_if_exact(base, lar, varied) is None
-    grids = {"zprime_g": np.linspace(0.0, 6e-5, 5), "zprime_m": np.linspace(10.0, 90.0, 5), "rn": np.linspace(2.5, 4.5, 5)}
+    grids = {
+        "zprime_g": np.linspace(0.0, 6e-5, 5),
+        "zprime_m": np.linspace(10.0, 90.0, 5),
+        "rn": np.linspace(2.5, 4.5, 5),
+    }
     for name, grid in grids.items():
         res = jcevns.scan(lik_lar, {name: grid}, base=base)
         for x, v in zip(grid, res.values):

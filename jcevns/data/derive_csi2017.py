@@ -327,7 +327,9 @@ def dumps(obj: dict) -> str:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m jcevns.data.derive_csi2017", description=__doc__.split("\n")[0])
-    ap.add_argument("--release", type=Path, default=DEFAULT_RELEASE, help=f"release directory (default {DEFAULT_RELEASE})")
+    ap.add_argument(
+        "--release", type=Path, default=DEFAULT_RELEASE, help=f"release directory (default {DEFAULT_RELEASE})"
+    )
     ap.add_argument("--out", type=Path, default=SHIPPED_JSON, help=f"output JSON (default {SHIPPED_JSON})")
     ap.add_argument("--check", action="store_true", help="compare with the shipped JSON instead of writing")
     args = ap.parse_args(argv)
