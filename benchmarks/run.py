@@ -697,10 +697,9 @@ def _markdown(res) -> str:
         f"{max(diffs):.1e} (relative; the chi2 residual is `minimize`'s default tolerance, visible where the "
         "signal is far above the data and the pulls hit -1). It runs single-threaded; jcevns uses every core "
         "XLA gives it.",
-        "* `predict` / `profiled_chi2` rows are single public calls: most of their time is Python-side "
-        "(range validation and converting 25 leaves to float64 arrays), not the kernel, as the "
-        "`predict_kernel` and `chi2_value_and_grad_jit` rows show. Batched use (scans, vmap, NUTS) does not pay it "
-        "per point.",
+        "* `predict` / `profiled_chi2` rows are single public calls: they add Python-side range validation "
+        "and float64 conversion of the 23 parameters to the kernel (`predict_kernel` row), and a single call "
+        "is dominated by dispatch rather than arithmetic. Batched use (scans, vmap, NUTS) pays neither per point.",
         "* `jcevns.scan` has three exact paths. The (M, g) mediator plane: 3 predictions per mass, then the counts "
         "are quadratic in g^2 (closed-form pull solve per point). Planes of couplings (NSI, sin2w, moments, charge "
         "radii) at fixed R_n and mediator masses: event templates (`jcevns.forward.event_templates`), one pass over "
