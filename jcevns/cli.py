@@ -3,6 +3,7 @@
 * ``jcevns predict ANALYSIS [--preset P] [--json] [--set name=value ...]``
 * ``jcevns selftest [--analysis A ...] [--preset P]``
 * ``jcevns reproduce [--out DIR] [--preset P] [--only csi|lar]``
+* ``jcevns scan ANALYSIS --grid sin2w=0.1:0.4:301 [--grid ...] [--profile eps_ee_d] [--out DIR]``
 * ``jcevns sample ANALYSIS --params sin2w[,rn,...] [--chains 4] [--warmup 1000] [--samples 2000] ...``
 """
 
@@ -81,6 +82,90 @@ def _cmd_selftest(args) -> int:
         print(f"  {point:<{width}} {err:.2e}")
     print(f"selftest {'PASSED' if ok else 'FAILED'} (tolerance {validation.TOLERANCE:g})")
     return 0 if ok else 1
+
+
+def parse_grid(item: str):
+    """``"name=LO:HI:N"`` (linear) or ``"name=log:LO:HI:N"`` (log-spaced) -> ``(name, values)``."""
+    import numpy as np
+
+    if "=" not in item:
+        raise ValueError(f"--grid must look like name=LO:HI:N or name=log:LO:HI:N, got {item!r}")
+    name, spec = item.split("=", 1)
+    parts = spec.split(":")
+    log = parts[0] == "log"
+    parts = parts[1:] if log else parts
+    try:
+        lo, hi, n = float(parts[0]), float(parts[1]), int(parts[2])
+        if len(parts) != 3:
+            raise IndexError
+    except (IndexError, ValueError):
+        raise ValueError(f"--grid {name} must look like {name}=LO:HI:N or {name}=log:LO:HI:N, got {item!r}") from None
+    if n < 2 or not hi > lo or (log and lo <= 0):
+        raise ValueError(f"--grid {name} needs N >= 2 and HI > LO (> 0 for log), got {item!r}")
+    values = np.logspace(np.log10(lo), np.log10(hi), n) if log else np.linspace(lo, hi, n)
+    return name.strip(), values
+
+
+def _cmd_scan(args) -> int:
+    from pathlib import Path
+
+    import numpy as np
+
+    import jcevns
+
+    from .intervals import DCHI2_1SIGMA_1D, DCHI2_90_1D, best_fit_1d
+    from .plots import scan_figure
+
+    grid = dict(parse_grid(g) for g in args.grid)
+    if not 1 <= len(grid) <= 2:
+        raise ValueError(f"give one or two --grid parameters, got {len(grid)}")
+    profile = tuple(n.strip() for n in (args.profile or "").split(",") if n.strip())
+    analysis = jcevns.build(args.analysis, args.preset, **_parse_assignments(args.option, "--option"))
+    lik = jcevns.likelihood(analysis, args.statistic)
+    base = analysis.params(**_parse_assignments(args.set, "--set"))
+    res = jcevns.scan(lik, grid, base=base, profile=profile, progress=not args.quiet)
+    out = Path(args.out or f"scan/{analysis.name}")
+    out.mkdir(parents=True, exist_ok=True)
+    summary = {
+        "analysis": analysis.name,
+        "preset": analysis.preset,
+        "statistic": lik.statistic,
+        "names": list(res.names),
+        "axes": [a.tolist() for a in res.axes],
+        "values": res.values.tolist(),
+        "minimum": res.minimum,
+        "argmin": res.argmin(),
+        "profiled": {k: v.tolist() for k, v in res.profiled.items()},
+        "fixed": {k: v for k, v in base.to_dict().items() if k not in grid and k not in profile},
+    }
+    if res.converged is not None:
+        summary["all_converged"] = bool(np.all(res.converged))
+    lines = [f"{analysis.name} ({analysis.preset}): {lik.statistic} minimum {res.minimum:.4f} at "
+             + ", ".join(f"{k} = {v:.6g}" for k, v in res.argmin().items())]
+    if len(res.names) == 1:
+        name, x = res.names[0], res.axes[0]
+        # without a profiled parameter the statistic is continuous in x: refine best fit and ends
+        f = None
+        if not profile:
+            def f(v):
+                return float(jcevns.statistic(base.replace(**{name: v}), lik)) - res.minimum
+        best, vmin = best_fit_1d(x, res.delta, f)
+        summary["best_fit"] = best
+        lower = analysis.rn_lower if name == "rn" else jcevns.SPECS[name].lower
+        for key, level in (("intervals_90", DCHI2_90_1D), ("intervals_1sigma", DCHI2_1SIGMA_1D)):
+            ints = jcevns.intervals_1d(x, res.delta - vmin, level, f=None if f is None else (lambda v: f(v) - vmin),
+                                       boundaries=(lower, None))
+            summary[key] = [i.as_list() for i in ints]
+            summary[key.replace("intervals", "kinds")] = [[i.lo_kind, i.hi_kind] for i in ints]
+        lines.append(f"best fit {name} = {best:.6g}")
+        for lo_hi, kinds in zip(summary["intervals_90"], summary["kinds_90"]):
+            flag = " (widen the grid: the region reaches its end)" if "grid_edge" in kinds else ""
+            lines.append(f"90 % CL: {lo_hi[0]:.6g} .. {lo_hi[1]:.6g}{flag}")
+    (out / "scan.json").write_text(json.dumps(summary, indent=1) + "\n")
+    scan_figure(res, out / "scan.png", title=f"{analysis.name} ({analysis.preset})")
+    lines.append(f"wrote {out}/scan.json and {out}/scan.png")
+    print("\n".join(lines))
+    return 0
 
 
 def _cmd_reproduce(args) -> int:
@@ -184,6 +269,29 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--preset", choices=jcevns.PRESETS, default="calibrated")
     r.add_argument("--only", choices=("csi", "lar"), default=None)
     r.set_defaults(func=_cmd_reproduce)
+
+    c = sub.add_parser(
+        "scan",
+        help="profiled Delta chi2 on a 1D or 2D grid, with 90 % CL intervals (1D) or regions (2D)",
+        description="Scan the test statistic (pulls profiled exactly, optionally more parameters profiled "
+        "with L-BFGS) on a grid of one or two parameters. Writes scan.json and scan.png.",
+    )
+    c.add_argument("analysis", choices=jcevns.ANALYSES)
+    c.add_argument(
+        "--grid",
+        action="append",
+        required=True,
+        metavar="NAME=LO:HI:N",
+        help="scanned parameter, linear (sin2w=0.1:0.4:301) or log-spaced (zprime_m=log:1:1e4:46); once or twice",
+    )
+    c.add_argument("--profile", default=None, help="comma-separated parameters to minimise over at every point")
+    c.add_argument("--set", action="append", metavar="NAME=VALUE", help="value of a fixed parameter")
+    c.add_argument("--option", action="append", metavar="NAME=VALUE", help="analysis option, e.g. form_factor=helm")
+    c.add_argument("--preset", choices=jcevns.PRESETS, default="calibrated")
+    c.add_argument("--statistic", choices=("chi2", "poisson"), default="chi2")
+    c.add_argument("--out", default=None, help="output directory (default: scan/<analysis>)")
+    c.add_argument("--quiet", action="store_true", help="no progress bar")
+    c.set_defaults(func=_cmd_scan)
 
     m = sub.add_parser(
         "sample",

@@ -134,11 +134,13 @@ def check_value(name: str, value, *, lower: float | None = None) -> None:
     lo, lo_open = spec.lower, spec.lower_open
     if lower is not None and lower >= lo:
         lo, lo_open = lower, True
-    bad_lo = np.any(arr <= lo) if lo_open else np.any(arr < lo)
-    if bad_lo or np.any(arr > spec.upper):
+    below = (arr <= lo) if lo_open else (arr < lo)
+    outside = below | (arr > spec.upper)
+    if np.any(outside):
         bracket = "(" if lo_open else "["
+        shown = repr(value) if arr.ndim == 0 else f"{arr[outside][0]:g} ({int(np.sum(outside))} of {arr.size} values)"
         raise ValueError(
-            f"parameter {name} ({spec.doc}) = {value!r}{unit} is outside its valid range "
+            f"parameter {name} ({spec.doc}) = {shown}{unit} is outside its valid range "
             f"{bracket}{lo:g}, {spec.upper:g}]{unit}"
         )
 

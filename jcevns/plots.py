@@ -161,3 +161,37 @@ def reproduction_figures(curves: dict, out_dir: Path) -> list[Path]:
     for kind in ("zprime", "scalar"):
         written.append(exclusions_figure(curves, kind, out_dir / f"exclusion_{kind}.png"))
     return written
+
+
+def scan_figure(result, path: Path, title: str = ""):
+    """Delta chi2 of a :class:`~jcevns.ScanResult`: a curve with the 90 % and 1-sigma lines (1D), or
+    the 90 % CL region, Delta chi2 = 4.61, with its best point (2D)."""
+    plt = _plt()
+    delta = result.delta
+    fig, ax = plt.subplots(figsize=(5.4, 4.0))
+    log = [bool(np.all(a > 0) and a[-1] / a[0] > 100) for a in result.axes]
+    if len(result.names) == 1:
+        ax.plot(result.axes[0], delta, color="tab:blue")
+        ax.axhline(DCHI2_90_1D, color="k", ls="--", lw=0.8, label="90 % CL")
+        ax.axhline(1.0, color="k", ls=":", lw=0.8, label=r"1$\sigma$")
+        ax.set_ylim(0, max(10.0, min(float(np.max(delta)), 25.0)))
+        ax.set_ylabel(r"$\Delta\chi^2$")
+        ax.legend(fontsize=8)
+    else:
+        x, y = result.axes
+        ax.contourf(x, y, delta.T, levels=[0, DCHI2_90_2D], colors=["tab:blue"], alpha=0.3)
+        ax.contour(x, y, delta.T, levels=[DCHI2_90_2D], colors=["tab:blue"])
+        best = result.argmin()
+        ax.plot(best[result.names[0]], best[result.names[1]], "k*", label=r"best fit; region $\Delta\chi^2 \leq 4.61$")
+        ax.set_ylabel(_label(result.names[1]))
+        if log[1]:
+            ax.set_yscale("log")
+        ax.legend(fontsize=8)
+    if log[0]:
+        ax.set_xscale("log")
+    ax.set_xlabel(_label(result.names[0]))
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

@@ -36,3 +36,43 @@ def test_selftest_passes_on_lar(capsys):
     assert cli.main(["selftest", "--analysis", "lar2020"]) == 0
     out = capsys.readouterr().out
     assert "selftest PASSED" in out and "zprime_light" in out
+
+
+def test_scan_1d_writes_intervals_matching_table1(tmp_path, capsys):
+    """`jcevns scan` reproduces seed 003 Table I's new-QF sin2w interval [0.14, 0.282] (to the
+    same tolerance as the reproduction test) and writes its JSON and figure."""
+    out = tmp_path / "s"
+    assert cli.main(["scan", "csi2017-newqf", "--grid", "sin2w=0.0:0.5:51", "--out", str(out), "--quiet"]) == 0
+    assert "90 % CL" in capsys.readouterr().out
+    res = json.loads((out / "scan.json").read_text())
+    assert res["names"] == ["sin2w"] and len(res["values"]) == 51
+    (lo, hi), = res["intervals_90"]
+    assert lo == pytest.approx(0.14, abs=0.005) and hi == pytest.approx(0.282, abs=0.005)
+    assert res["kinds_90"] == [["crossing", "crossing"]]
+    assert res["intervals_1sigma"][0][0] > lo and res["intervals_1sigma"][0][1] < hi
+    assert lo < res["best_fit"] < hi
+    assert (out / "scan.png").stat().st_size > 10_000
+
+
+def test_scan_2d_log_grid_and_profile(tmp_path):
+    out = tmp_path / "z"
+    args = ["scan", "lar2020", "--grid", "zprime_m=log:1:1e4:5", "--grid", "zprime_g=log:1e-6:1e-2:7"]
+    assert cli.main([*args, "--out", str(out), "--quiet"]) == 0
+    res = json.loads((out / "scan.json").read_text())
+    assert res["axes"][0] == pytest.approx([1.0, 10.0, 100.0, 1e3, 1e4], rel=1e-12)
+    assert len(res["values"]) == 5 and len(res["values"][0]) == 7
+    out = tmp_path / "p"
+    args = ["scan", "lar2020", "--grid", "sin2w=0.2:0.3:4", "--profile", "rn", "--out", str(out), "--quiet"]
+    assert cli.main(args) == 0
+    res = json.loads((out / "scan.json").read_text())
+    assert res["all_converged"] and len(res["profiled"]["rn"]) == 4
+
+
+@pytest.mark.parametrize(
+    "grid, message",
+    [("sin2w=0.2:0.3", "sin2w=LO:HI:N"), ("sin2w=0.3:0.2:5", "HI > LO"), ("zprime_m=log:0:10:5", "> 0 for log"),
+     ("rn=1:4:10", "rn")],
+)
+def test_scan_bad_grids_give_exit_code_2(grid, message, capsys):
+    assert cli.main(["scan", "lar2020", "--grid", grid, "--quiet"]) == 2
+    assert message in capsys.readouterr().err
