@@ -95,7 +95,7 @@ def predict(params: Params, analysis: Analysis):
         >>> import jcevns
         >>> an = jcevns.build("csi2017-oldqf")
         >>> round(float(jcevns.predict(an.params(), an).sum()))
-        173
+        174
     """
     return _predict_kernel(_prepare(params, analysis), analysis)
 
