@@ -242,6 +242,15 @@ def _cmd_sample(args) -> int:
     return code
 
 
+def _add_analysis_arguments(parser, option_help: str = "analysis option, e.g. --option form_factor=helm"):
+    """The arguments every analysis-based command shares: the analysis, ``--preset``, ``--option``."""
+    import jcevns
+
+    parser.add_argument("analysis", choices=jcevns.ANALYSES)
+    parser.add_argument("--preset", choices=jcevns.PRESETS, default="calibrated")
+    parser.add_argument("--option", action="append", metavar="NAME=VALUE", help=option_help)
+
+
 def build_parser() -> argparse.ArgumentParser:
     import jcevns
 
@@ -250,13 +259,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("predict", help="SM (or given) expected events per bin and per flavour")
-    p.add_argument("analysis", choices=jcevns.ANALYSES)
-    p.add_argument("--preset", choices=jcevns.PRESETS, default="calibrated")
+    _add_analysis_arguments(p)
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--set", action="append", metavar="NAME=VALUE", help="parameter value, e.g. --set sin2w=0.22")
-    p.add_argument(
-        "--option", action="append", metavar="NAME=VALUE", help="analysis option, e.g. --option form_factor=helm"
-    )
     p.set_defaults(func=_cmd_predict)
 
     s = sub.add_parser("selftest", help="fixed grids vs adaptive scipy.integrate.quad (tolerance 1e-6)")
@@ -276,7 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Scan the test statistic (pulls profiled exactly, optionally more parameters profiled "
         "with L-BFGS) on a grid of one or two parameters. Writes scan.json and scan.png.",
     )
-    c.add_argument("analysis", choices=jcevns.ANALYSES)
+    _add_analysis_arguments(c)
     c.add_argument(
         "--grid",
         action="append",
@@ -286,8 +291,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     c.add_argument("--profile", default=None, help="comma-separated parameters to minimise over at every point")
     c.add_argument("--set", action="append", metavar="NAME=VALUE", help="value of a fixed parameter")
-    c.add_argument("--option", action="append", metavar="NAME=VALUE", help="analysis option, e.g. form_factor=helm")
-    c.add_argument("--preset", choices=jcevns.PRESETS, default="calibrated")
     c.add_argument("--statistic", choices=("chi2", "poisson"), default="chi2")
     c.add_argument("--out", default=None, help="output directory (default: scan/<analysis>)")
     c.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -299,9 +302,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Sample the posterior of some parameters with NUTS. Writes posterior.nc, summary.json, "
         "summary.md, corner.png and trace.png; exits with code 3 when the chains did not converge.",
     )
-    m.add_argument("analysis", choices=jcevns.ANALYSES)
+    _add_analysis_arguments(m)
     m.add_argument("--params", required=True, help="comma-separated parameters, e.g. sin2w or zprime_g,zprime_m")
-    m.add_argument("--preset", choices=jcevns.PRESETS, default="calibrated")
     m.add_argument("--chains", type=int, default=4)
     m.add_argument("--warmup", type=int, default=1000, help="warmup steps per chain")
     m.add_argument("--samples", type=int, default=2000, help="kept draws per chain")
@@ -320,7 +322,6 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME=SPEC",
         help="prior range, e.g. sin2w=0.1:0.4 or zprime_g=log:1e-6:1e-2",
     )
-    m.add_argument("--option", action="append", metavar="NAME=VALUE", help="analysis option, e.g. form_factor=helm")
     m.add_argument(
         "--target-accept",
         type=float,
