@@ -175,7 +175,7 @@ def worker(spec: dict) -> dict:
         times.append(time.perf_counter() - t0)
     cache2 = {k: f._cache_size() for k, f in kernels.items()}
     # the chunking rules of jcevns.scans: 8x larger chunks where a point costs O(bins)
-    chunk = spec.get("chunk_size") or (scans.DEFAULT_CHUNK if spec["kind"] == "sin2w_rn" else 8 * scans.DEFAULT_CHUNK)
+    chunk = spec.get("chunk_size") or (scans.DEFAULT_CHUNK if spec["kind"] == "sin2w_rn" else scans.CHEAP_CHUNK)
     if spec["kind"] == "zprime":
         rows = max(1, chunk // grid["zprime_g"].size)
         n_chunks = -(-grid["zprime_m"].size // rows)
@@ -431,7 +431,7 @@ def main(argv=None) -> int:
             scan_results["zprime_tuned_runs"].append(w)
             label = f"scan_zprime_chunk{TUNED_CHUNK}"
             k = len(scan_results["zprime_tuned_runs"])
-            note = f"as scan_zprime, chunk_size={TUNED_CHUNK} instead of the default {8 * scans.DEFAULT_CHUNK}"
+            note = f"as scan_zprime, chunk_size={TUNED_CHUNK} instead of the default {scans.CHEAP_CHUNK}"
         else:
             scan_results["zprime_default_runs"].append(w)
             label = "scan_zprime"

@@ -214,15 +214,11 @@ def resolve_priors(analysis: Analysis, names, priors: dict | None = None) -> dic
     return out
 
 
-def _check_pulls(pulls: str) -> None:
-    if pulls not in PULL_MODES:
-        raise ValueError(f"pulls must be one of {PULL_MODES}, got {pulls!r}")
-
-
 def resolve_pulls(pulls: str, names) -> str:
     """``"sample"`` or ``"profile"``: ``pulls`` itself, or for ``"auto"`` the default for these
     sampled parameters (profiled when a mediator mass is sampled, see the module docstring)."""
-    _check_pulls(pulls)
+    if pulls not in PULL_MODES:
+        raise ValueError(f"pulls must be one of {PULL_MODES}, got {pulls!r}")
     if pulls != "auto":
         return pulls
     return "profile" if set(_as_names(names)) & set(_PROFILE_PULLS_WITH) else "sample"
@@ -601,7 +597,6 @@ def sample(
         raise ValueError(f"lik must be a jcevns.Likelihood (from jcevns.likelihood), got {type(lik).__name__}")
     if not jax.config.jax_enable_x64:
         raise ValueError("jcevns.bayes.sample needs float64: jax_enable_x64 was switched off after importing jcevns")
-    _check_pulls(pulls)
     for label, v, least in (("chains", chains, 1), ("warmup", warmup, 1), ("samples", samples, 1)):
         if not isinstance(v, (int, np.integer)) or v < least:
             raise ValueError(f"{label} must be an integer >= {least}, got {v!r}")

@@ -113,8 +113,9 @@ def _cmd_scan(args) -> int:
 
     import jcevns
 
-    from .intervals import DCHI2_1SIGMA_1D, DCHI2_90_1D, best_fit_1d
+    from .intervals import fit_1d
     from .plots import scan_figure
+    from .profiling import parameter_bounds
 
     grid = dict(parse_grid(g) for g in args.grid)
     if not 1 <= len(grid) <= 2:
@@ -148,19 +149,16 @@ def _cmd_scan(args) -> int:
         f = None
         if not profile:
             def f(v):
-                return float(jcevns.statistic(base.replace(**{name: v}), lik)) - res.minimum
-        best, vmin = best_fit_1d(x, res.delta, f)
-        summary["best_fit"] = best
-        lower = analysis.rn_lower if name == "rn" else jcevns.SPECS[name].lower
-        for key, level in (("intervals_90", DCHI2_90_1D), ("intervals_1sigma", DCHI2_1SIGMA_1D)):
-            ints = jcevns.intervals_1d(x, res.delta - vmin, level, f=None if f is None else (lambda v: f(v) - vmin),
-                                       boundaries=(lower, None))
-            summary[key] = [i.as_list() for i in ints]
-            summary[key.replace("intervals", "kinds")] = [[i.lo_kind, i.hi_kind] for i in ints]
-        lines.append(f"best fit {name} = {best:.6g}")
-        for lo_hi, kinds in zip(summary["intervals_90"], summary["kinds_90"]):
-            flag = " (widen the grid: the region reaches its end)" if "grid_edge" in kinds else ""
-            lines.append(f"90 % CL: {lo_hi[0]:.6g} .. {lo_hi[1]:.6g}{flag}")
+                return float(jcevns.statistic(base.replace(**{name: v}), lik))
+        fit = fit_1d(x, res.values, f, boundaries=(parameter_bounds((name,), analysis)[0][0], None))
+        summary["best_fit"] = fit.best
+        for key, ints in (("90", fit.cl90), ("1sigma", fit.one_sigma)):
+            summary[f"intervals_{key}"] = [i.as_list() for i in ints]
+            summary[f"kinds_{key}"] = [[i.lo_kind, i.hi_kind] for i in ints]
+        lines.append(f"best fit {name} = {fit.best:.6g}")
+        for i in fit.cl90:
+            flag = " (widen the grid: the region reaches its end)" if "grid_edge" in (i.lo_kind, i.hi_kind) else ""
+            lines.append(f"90 % CL: {i.lo:.6g} .. {i.hi:.6g}{flag}")
     (out / "scan.json").write_text(json.dumps(summary, indent=1) + "\n")
     scan_figure(res, out / "scan.png", title=f"{analysis.name} ({analysis.preset})")
     lines.append(f"wrote {out}/scan.json and {out}/scan.png")

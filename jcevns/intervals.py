@@ -124,3 +124,46 @@ def exclusion_curve(masses, couplings, delta, level: float = DCHI2_90_2D):
         t = (level - row[j - 1]) / (row[j] - row[j - 1])
         out[i] = float(np.exp(np.log(g[j - 1]) + t * (np.log(g[j]) - np.log(g[j - 1]))))
     return out
+
+
+@dataclass(frozen=True)
+class Fit1D:
+    """Best fit and intervals of one parameter from a 1D scan (:func:`fit_1d`).
+
+    Attributes:
+        best: best-fit value (refined off the grid when a continuous statistic was given).
+        minimum: the statistic at ``best``.
+        delta: ``values - minimum`` on the grid.
+        cl90: 90 % CL intervals (``Delta chi2 <= 2.71``).
+        one_sigma: 1-sigma intervals (``Delta chi2 <= 1``).
+    """
+
+    best: float
+    minimum: float
+    delta: np.ndarray
+    cl90: list[Interval]
+    one_sigma: list[Interval]
+
+
+def fit_1d(x, values, f=None, boundaries=(None, None)) -> Fit1D:
+    """Best fit, 90 % CL and 1-sigma intervals of a statistic scanned on the grid ``x``.
+
+    Args:
+        x: increasing grid.
+        values: the statistic on the grid (any offset).
+        f: optional continuous statistic of one float, with the same offset as ``values``; refines
+            the best fit and the interval ends (grid interpolation when ``None``).
+        boundaries: physical boundaries of the parameter (see :func:`intervals_1d`).
+    """
+    values = np.asarray(values, dtype=np.float64)
+    best, minimum = best_fit_1d(x, values, f)
+    minimum = min(minimum, float(np.min(values)))
+    delta = values - minimum
+    df = None if f is None else (lambda v: f(v) - minimum)
+    return Fit1D(
+        best=best,
+        minimum=minimum,
+        delta=delta,
+        cl90=intervals_1d(x, delta, DCHI2_90_1D, f=df, boundaries=boundaries),
+        one_sigma=intervals_1d(x, delta, DCHI2_1SIGMA_1D, f=df, boundaries=boundaries),
+    )

@@ -47,7 +47,6 @@ class ProfileResult:
         value: minimum of the statistic.
         x: optimised values, ``(n_free,)`` in the order of ``free`` (then the pulls, if
             profiled numerically).
-        grad_norm: infinity norm of the gradient at ``x``.
         grad_norm: infinity norm of the gradient in the optimiser's (unbounded) variables.
         converged: ``grad_norm <= tol``.
         n_steps: L-BFGS iterations used.

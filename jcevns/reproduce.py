@@ -22,7 +22,7 @@ import numpy as np
 from . import __version__
 from .analyses import build
 from .forward import predict, predict_per_flavour
-from .intervals import DCHI2_1SIGMA_1D, DCHI2_90_1D, DCHI2_90_2D, best_fit_1d, exclusion_curve, intervals_1d
+from .intervals import DCHI2_90_1D, DCHI2_90_2D, exclusion_curve, fit_1d, intervals_1d
 from .likelihoods import likelihood, profiled, statistic
 from .params import SPECS
 from .scans import scan
@@ -117,29 +117,20 @@ def _one_d(lik, name: str, grid, boundaries=(None, None), base=None):
     an = lik.analysis
     base = an.params() if base is None else base
     res = scan(lik, {name: grid}, base=base)
-    fmin_grid = res.minimum
 
     def chi2(x):
         return float(statistic(base.replace(**{name: x}), lik))
 
-    best, chi2_min = best_fit_1d(grid, res.values, f=chi2)
-    chi2_min = min(chi2_min, fmin_grid)
-    delta = res.values - chi2_min
-
-    def dchi2(x):
-        return chi2(x) - chi2_min
-
-    ints = intervals_1d(grid, delta, DCHI2_90_1D, f=dchi2, boundaries=boundaries)
-    one = intervals_1d(grid, delta, DCHI2_1SIGMA_1D, f=dchi2, boundaries=boundaries)
-    half = [0.5 * (i.hi - i.lo) for i in one if i.lo <= best <= i.hi]
+    fit = fit_1d(grid, res.values, f=chi2, boundaries=boundaries)
+    half = [0.5 * (i.hi - i.lo) for i in fit.one_sigma if i.lo <= fit.best <= i.hi]
     return {
-        "best": best,
-        "chi2_min": chi2_min,
-        "intervals": [i.as_list() for i in ints],
-        "kinds": [[i.lo_kind, i.hi_kind] for i in ints],
+        "best": fit.best,
+        "chi2_min": fit.minimum,
+        "intervals": [i.as_list() for i in fit.cl90],
+        "kinds": [[i.lo_kind, i.hi_kind] for i in fit.cl90],
         "one_sigma_half_width": half[0] if half else None,
         "x": grid,
-        "delta": delta,
+        "delta": fit.delta,
     }
 
 
@@ -329,7 +320,6 @@ def write_report(results: dict, wall_s: float, path: Path) -> None:
             "| convention behind a difference |",
             "|---|---|---|---|---|---|",
         ]
-        from .params import SPECS
 
         for p, paper in PAPER_003[name].items():
             ours = r["intervals_90"][p]

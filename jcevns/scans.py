@@ -22,6 +22,9 @@ from .params import SPECS, Params, as_float64, check_value
 from .profiling import _objective, bounded_minimise, parameter_bounds
 
 DEFAULT_CHUNK = 2048
+#: Default chunk for points that cost O(bins) (event templates, mediator planes): no recoil grid
+#: per point, so chunks 8x larger fit in the same memory and cut per-chunk Python overhead.
+CHEAP_CHUNK = 8 * DEFAULT_CHUNK
 
 
 @jax.jit
@@ -103,8 +106,8 @@ def evaluate(
         profile: names of physics parameters to minimise over at each point (optax L-BFGS,
             started from ``base``), e.g. ``("eps_ee_d",)`` while scanning ``eps_ee_u``.
         chunk_size: points per compiled batch. Default: :data:`DEFAULT_CHUNK` for points that
-            need a full prediction (memory ~ chunk_size x recoil nodes), 8 times that for
-            points evaluated from event templates (memory ~ chunk_size x bins).
+            need a full prediction (memory ~ chunk_size x recoil nodes), :data:`CHEAP_CHUNK`
+            for points evaluated from event templates (memory ~ chunk_size x bins).
         progress: show a tqdm progress bar.
         max_steps, tol: iteration budget and gradient tolerance of the profile.
 
@@ -135,7 +138,7 @@ def evaluate(
     # nodes, and needs so little memory that chunks can be 8x larger.
     templates = templates_if_exact(base, lik.analysis, (*arrays, *profile))
     if chunk_size is None:
-        chunk_size = DEFAULT_CHUNK if templates is None else 8 * DEFAULT_CHUNK
+        chunk_size = DEFAULT_CHUNK if templates is None else CHEAP_CHUNK
     chunk = int(min(chunk_size, max(n, 1)))
     n_chunks = -(-n // chunk)
     values = np.empty(n)
@@ -264,9 +267,8 @@ def _mediator_scan(lik, kind, names, axes, base, *, chunk_size: int | None = Non
     leaves[m_name] = m_dev
     poly = _mediator_polynomials(Params(**leaves), lik, scale, g_name, m_name)
     u = jnp.asarray(g_axis**2)
-    # A plane point costs only a pull solve on n_bins numbers (no recoil grid), so chunks can be
-    # 8x larger than for generic points at the same memory; fewer chunks, less Python overhead.
-    rows = max(1, (8 * DEFAULT_CHUNK if chunk_size is None else chunk_size) // max(1, g_axis.size))
+    # A plane point costs only a pull solve on n_bins numbers (no recoil grid).
+    rows = max(1, (CHEAP_CHUNK if chunk_size is None else chunk_size) // max(1, g_axis.size))
     values = np.empty((m_axis.size, g_axis.size))
     pulls = np.empty((m_axis.size, g_axis.size, len(lik.sigma_pulls)))
     starts = range(0, m_axis.size, rows)
