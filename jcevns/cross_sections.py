@@ -255,7 +255,18 @@ def dsigma_dt(params: Params, nucleus: Nucleus, e_nu, t_recoil, opts: PhysicsOpt
 
     Returns:
         Array ``(3 flavours, *broadcast(E, T).shape)``.
+
+    Raises:
+        ValueError: ``params.sin2w`` is ``None``, or ``params.rn`` is ``None`` with a Helm form
+            factor: without an analysis there is no reference value to take (use
+            ``analysis.params()`` or set them).
     """
+    if params.sin2w is None or (opts.uses_rn and params.rn is None):
+        missing = "sin2w" if params.sin2w is None else "rn"
+        raise ValueError(
+            f"params.{missing} is None: dsigma_dt has no analysis to take a reference value from; "
+            f"set it, e.g. Params({missing}=...), or start from analysis.params()"
+        )
     e = jnp.asarray(e_nu)
     t = jnp.asarray(t_recoil)
     e, t = jnp.broadcast_arrays(e, t)
