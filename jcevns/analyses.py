@@ -207,7 +207,7 @@ class Analysis:
     def params(self, **values) -> Params:
         """SM parameters of this analysis with some values changed (validated).
 
-        Example:
+        Examples:
             >>> an = build("csi2017-oldqf")
             >>> an.params(sin2w=0.22).sin2w
             0.22

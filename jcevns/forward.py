@@ -96,7 +96,7 @@ def predict(params: Params, analysis: Analysis):
     Returns:
         Array ``(n_bins,)`` of expected events (float64). Differentiable in every parameter.
 
-    Example:
+    Examples:
         >>> import jcevns
         >>> an = jcevns.build("csi2017-oldqf")
         >>> round(float(jcevns.predict(an.params(), an).sum()))
