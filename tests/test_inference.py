@@ -624,9 +624,9 @@ def _sin2w_interval(an, lik, res):
     return x_best, ivs
 
 
-# Tolerance: the acceptance band, +-0.01 on each end. Exact agreement is not expected:
-# the paper does not fully specify some inputs (its new-QF curve, the 6-8 PE bin content; see
-# shared/notes/conventions.md) and Table I is rounded to 3 digits. Current values are
+# Tolerance: +-0.01 on each end. Exact agreement is not expected: the paper does not fully
+# specify some inputs (its new-QF curve, the 6-8 PE bin content; see docs/conventions.md) and
+# Table I is rounded to 3 digits. Current values are
 # 0.1419-0.2842 (new QF) and 0.1170-0.3217 (old QF), i.e. within 0.0025 of the paper.
 @pytest.mark.parametrize(
     "which, lo, hi",
