@@ -5,7 +5,7 @@ nodes, the bin-integration matrix, flux moments, measured data) are pytree leave
 options are static metadata, so they are part of the jit cache key and never traced.
 
 Three analyses, each with two presets (see the README's validation table and
-``../shared/notes/conventions.md``):
+``docs/conventions.md``):
 
 * ``csi2017-oldqf``, ``csi2017-newqf``: COHERENT CsI[Na] 2017 with the constant (old) or the
   energy-dependent (new) quenching factor, seed 003 (Papoulias, PRD 102 113004).
@@ -207,7 +207,7 @@ class Analysis:
     def params(self, **values) -> Params:
         """SM parameters of this analysis with some values changed (validated).
 
-        Example:
+        Examples:
             >>> an = build("csi2017-oldqf")
             >>> an.params(sin2w=0.22).sin2w
             0.22
