@@ -30,7 +30,7 @@ from . import data as _data
 from . import flux, form_factors
 from .cross_sections import PhysicsOptions
 from .detectors import Detector, csi2017, lar2020
-from .params import Params, validate
+from .params import Params, check_scalar, validate, with_origin
 from .quadrature import bin_matrix, gauss_legendre_panels
 
 ANALYSES = ("csi2017-oldqf", "csi2017-newqf", "lar2020")
@@ -207,23 +207,31 @@ class Analysis:
     def params(self, **values) -> Params:
         """SM parameters of this analysis with some values changed (validated).
 
+        ``sin2w`` and ``rn``, when not given, take this analysis' reference values, and the
+        returned parameters remember it: using them with an analysis whose references differ
+        raises ``ValueError`` instead of silently carrying, say, CsI's R_n to argon. Values set
+        explicitly (here or with :meth:`Params.replace`) are used as given everywhere.
+
         Example:
             >>> an = build("csi2017-oldqf")
             >>> an.params(sin2w=0.22).sin2w
             0.22
         """
         p = Params().replace(**values)
+        for name, value in values.items():
+            if value is not None:
+                check_scalar(name, value)
         if not self.config.physics.uses_rn and p.rn is not None and np.any(np.asarray(p.rn) != self.rn_ref):
             raise ValueError(
                 f"parameter rn is not used by {self.name} with form_factor="
                 f"{self.config.physics.form_factor!r}; build the analysis with form_factor='helm'"
             )
-        if p.sin2w is None:
-            p = p.replace(sin2w=self.sin2w_ref)
-        if p.rn is None:
-            p = p.replace(rn=self.rn_ref)
+        refs = {"sin2w": self.sin2w_ref, "rn": self.rn_ref}
+        filled = {n: (self.name, ref) for n, ref in refs.items() if values.get(n) is None}
+        p = p.replace(**{n: ref for n, (_, ref) in filled.items()})
         validate(p, rn_lower=self.rn_lower)
-        return p
+        # remember which values are this analysis' references (refused by another analysis)
+        return with_origin(p, filled)
 
     def options(self) -> dict:
         """All options of this analysis as a flat dictionary."""

@@ -60,9 +60,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from .analyses import Analysis
-from .forward import expected_counts, templates_if_exact
+from .forward import _prepare, expected_counts, templates_if_exact
 from .likelihoods import Likelihood, _chi2_at, _poisson_at, _statistic_from_signal
-from .params import SPECS, as_float64
+from .params import SPECS
 
 PRIOR_KINDS = ("uniform", "log-uniform")
 PULL_MODES = ("auto", "sample", "profile")
@@ -248,7 +248,7 @@ def model(lik: Likelihood, names, priors: dict | None = None, pulls: str = "samp
 
     pulls = resolve_pulls(pulls, names)
     priors = resolve_priors(lik.analysis, names, priors)
-    base = as_float64(lik.analysis.params() if base is None else base)
+    base = _prepare(lik.analysis.params() if base is None else base, lik.analysis)
     values = {}
     for name, prior in priors.items():
         if prior.kind == "uniform":
@@ -602,7 +602,7 @@ def sample(
             raise ValueError(f"{label} must be an integer >= {least}, got {v!r}")
     names = _as_names(names)
     priors = resolve_priors(lik.analysis, names, priors)
-    base = as_float64(lik.analysis.params() if base is None else base)
+    base = _prepare(lik.analysis.params() if base is None else base, lik.analysis)
     pulls = resolve_pulls(pulls, names)
     chain_method = _chain_method(chains)
     if progress:

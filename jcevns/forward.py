@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import jax
 import jax.numpy as jnp
 
+from . import form_factors
 from .analyses import Analysis
 from .cross_sections import (
     PhysicsOptions,
@@ -32,19 +33,30 @@ from .cross_sections import (
     scalar_nucleon_charges,
     zprime_strength,
 )
-from .params import Params, as_float64, validate
+from .params import Params, as_float64, check_origin, is_concrete, mask_out_of_range, validate
 
 #: Parameters held fixed by :class:`EventTemplates` (they shape the recoil spectrum itself).
 TEMPLATE_FIXED = ("rn", "zprime_m", "scalar_m")
+
+
+def _checked(params: Params, opts: PhysicsOptions) -> Params:
+    """Kernel entry: NaN for every leaf when a (traced) parameter is outside its valid range
+    (:func:`~jcevns.params.mask_out_of_range`); the identity inside it. Concrete values were
+    already refused by :func:`_prepare`, so this only matters under ``jit``/``vmap``/``grad``."""
+    return mask_out_of_range(params, form_factors.helm_min_rms_radius(opts.helm_skin_fm) if opts.uses_rn else None)
 
 
 def recoil_spectrum(params: Params, analysis: Analysis):
     """Expected events per MeV of nuclear recoil at the analysis' recoil nodes, per flavour.
 
     Summed over isotopes, before the detector response. Shape ``(3 flavours, n_nodes)``,
-    flavour order :data:`jcevns.flux.FLAVOURS`; units events / MeV.
+    flavour order :data:`jcevns.flux.FLAVOURS`; units events / MeV. Traced parameters outside
+    their valid ranges give NaN.
     """
+    if is_concrete(params):
+        params = _prepare(params, analysis)
     opts = analysis.config.physics
+    params = _checked(params, opts)
     total = 0.0
     for i, nucleus in enumerate(analysis.detector.nuclei):
         coef = coefficients(params, nucleus, i, analysis.t_nodes, opts)  # (3, 3, n)
@@ -77,7 +89,14 @@ def _prepare(params: Params, analysis: Analysis) -> Params:
             rn=analysis.rn_ref if params.rn is None else params.rn,
         )
     validate(params, rn_lower=analysis.rn_lower)
+    check_references(params, analysis)
     return as_float64(params)
+
+
+def check_references(params: Params, analysis: Analysis) -> None:
+    """Refuse ``params`` whose ``sin2w``/``rn`` were filled from another analysis' reference values
+    (:func:`~jcevns.params.check_origin`)."""
+    check_origin(params, analysis.name, {"sin2w": analysis.sin2w_ref, "rn": analysis.rn_ref})
 
 
 def predict(params: Params, analysis: Analysis):
@@ -138,6 +157,7 @@ class EventTemplates:
 
 def _templates(params: Params, analysis: Analysis) -> EventTemplates:
     opts = analysis.config.physics
+    params = _checked(params, opts)
     sp, sn = scalar_nucleon_charges(opts)
     weak = magnetic = scalar = 0.0
     for i, nucleus in enumerate(analysis.detector.nuclei):
@@ -173,6 +193,7 @@ def templates_per_flavour(params: Params, templates: EventTemplates):
     Exact for every parameter except :data:`TEMPLATE_FIXED`, whose values are those the
     templates were built at (the values in ``params`` are ignored).
     """
+    params = _checked(params, templates.physics)
     diag, fc, mu2 = flavour_charges(params, templates.physics)
     d_p, d_n = diag[:, 0], diag[:, 1]
     s_pp = d_p**2 + jnp.sum(fc[:, :, 0] ** 2, axis=1)

@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .forward import _predict_kernel, expected_counts, templates_if_exact
+from .forward import _predict_kernel, check_references, expected_counts, templates_if_exact
 from .likelihoods import Likelihood, _statistic_from_signal
 from .params import SPECS, Params, as_float64, check_value
 from .profiling import _objective, bounded_minimise, parameter_bounds
@@ -130,6 +130,7 @@ def evaluate(
         )
     for name, values in arrays.items():
         check_value(name, values, lower=lik.analysis.rn_lower if name == "rn" else None)
+    check_references(base, lik.analysis)
     base = lik.analysis.params(**{k: v for k, v in base.to_dict().items() if k not in arrays})
     base = as_float64(base)
     bounds = tuple(jnp.asarray(b) for b in parameter_bounds(profile, lik.analysis))
@@ -256,13 +257,16 @@ def _mediator_scan(lik, kind, names, axes, base, *, chunk_size: int | None = Non
     m_axis = axes[names.index(m_name)]
     check_value(g_name, g_axis)
     check_value(m_name, m_axis)
+    check_references(base, lik.analysis)
     base = as_float64(lik.analysis.params(**{k: v for k, v in base.to_dict().items() if k not in names}))
     m_dev = jnp.asarray(m_axis)
     # u-scale where the new-physics term is comparable to the SM one, so the three-point
     # differences are well conditioned: G_F (q^2 + M^2) with q^2 ~ (50 MeV)^2.
     from .constants import G_FERMI
 
-    scale = G_FERMI * (2500.0 + m_dev**2)
+    # Capped at u = 50 so that the largest point, u = 2 s, stays at g = 10, inside the valid range
+    # (the kernels give NaN beyond it); at such masses the new-physics term is still ~10 % of the SM.
+    scale = jnp.minimum(G_FERMI * (2500.0 + m_dev**2), 0.5 * SPECS[g_name].upper ** 2)
     leaves = {n: jnp.broadcast_to(getattr(base, n), m_dev.shape) for n in SPECS}
     leaves[m_name] = m_dev
     poly = _mediator_polynomials(Params(**leaves), lik, scale, g_name, m_name)
