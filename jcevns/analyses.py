@@ -30,6 +30,7 @@ from . import data as _data
 from . import flux, form_factors
 from .cross_sections import PhysicsOptions
 from .detectors import Detector, csi2017, lar2020
+from .options import check_options, declared_kinds
 from .params import Params, check_scalar, validate, with_origin
 from .quadrature import bin_matrix, gauss_legendre_panels
 
@@ -123,17 +124,26 @@ def _presets(name: str, preset: str) -> dict:
     )
 
 
-def _make_config(name: str, options: dict) -> Config:
-    groups = {
+def _option_groups(name: str) -> dict:
+    return {
         "physics": PhysicsOptions,
         "exposure": Exposure,
         "detector": csi2017.CsIOptions if name.startswith("csi2017") else lar2020.LArOptions,
     }
+
+
+def option_kinds(name: str) -> dict:
+    """``{option: (declared type, allows None)}`` of an analysis (:mod:`jcevns.options`)."""
+    if name not in ANALYSES:
+        raise ValueError(f"unknown analysis {name!r}; valid analyses: {', '.join(ANALYSES)}")
+    top = {"n_nodes": ("int", False)} | ({"data_bin_6_8": ("str", False)} if name.startswith("csi2017") else {})
+    return declared_kinds(*_option_groups(name).values(), extra=top)
+
+
+def _make_config(name: str, options: dict) -> Config:
+    groups = _option_groups(name)
     top = {"data_bin_6_8", "n_nodes"}
-    known = set(top).union(*({f.name for f in fields(cls)} for cls in groups.values()))
-    unknown = set(options) - known
-    if unknown:
-        raise ValueError(f"unknown option(s) {sorted(unknown)} for analysis {name!r}; valid options: {sorted(known)}")
+    options = check_options(option_kinds(name), options, name)  # types first: no coercion by truthiness
     kwargs = {
         g: cls(**{k: v for k, v in options.items() if k in {f.name for f in fields(cls)}}) for g, cls in groups.items()
     }

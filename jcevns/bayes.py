@@ -392,8 +392,8 @@ class PosteriorResult:
         for name, s in {**self.summary, **self.nuisance}.items():
             if s["ess_bulk"] < ESS_PER_CHAIN_MIN * chains:
                 out.append(
-                    f"bulk ESS of {name} = {s['ess_bulk']:.0f} < {ESS_PER_CHAIN_MIN} per chain: "
-                    "quantiles are noisy, draw more samples"
+                    f"bulk ESS of {name} = {s['ess_bulk']:.0f} is below {ESS_PER_CHAIN_MIN * chains} "
+                    f"({ESS_PER_CHAIN_MIN} per chain x {chains} chains): quantiles are noisy, draw more samples"
                 )
         if chains == 1:
             out.append("one chain: r_hat compares its two halves and cannot detect separate modes; run >= 2 chains")
@@ -445,19 +445,24 @@ class PosteriorResult:
     def save(self, directory) -> Path:
         """Write ``posterior.nc``, ``summary.json``, ``summary.md``, ``corner.png`` and
         ``trace.png`` into ``directory`` (created). Without a netCDF backend the samples go to
-        ``posterior.npz`` and a note says so."""
-        out = Path(directory)
-        out.mkdir(parents=True, exist_ok=True)
-        try:
-            self.inference_data.to_netcdf(str(out / "posterior.nc"))
-        except (ImportError, ValueError, OSError, RuntimeError) as err:  # no netCDF backend for groups
-            np.savez(out / "posterior.npz", **self.samples)
-            self.notes.append(f"netCDF backend unavailable ({type(err).__name__}: {err}); wrote posterior.npz instead")
-        self.to_json(out / "summary.json")
-        (out / "summary.md").write_text(self.to_markdown())
-        self._corner(out / "corner.png")
-        self._trace(out / "trace.png")
-        return out
+        ``posterior.npz`` and a note says so. The files appear together, atomically
+        (:class:`jcevns.outputs.OutputDir`): a failure leaves the directory as it was."""
+        from .outputs import OutputDir
+
+        with OutputDir(directory, command=f"jcevns sample {self.settings.get('analysis')}") as out:
+            try:
+                self.inference_data.to_netcdf(str(out.path("posterior.nc")))
+            except (ImportError, ValueError, OSError, RuntimeError) as err:  # no netCDF backend for groups
+                out.path("posterior.nc").unlink(missing_ok=True)
+                np.savez(out.path("posterior.npz"), **self.samples)
+                self.notes.append(
+                    f"netCDF backend unavailable ({type(err).__name__}: {err}); wrote posterior.npz instead"
+                )
+            self.to_json(out.path("summary.json"))
+            out.path("summary.md").write_text(self.to_markdown())
+            self._corner(out.path("corner.png"))
+            self._trace(out.path("trace.png"))
+        return Path(directory)
 
     def _coords(self) -> list[str]:
         priors = self.settings.get("priors", {})
