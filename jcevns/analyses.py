@@ -136,7 +136,7 @@ def option_kinds(name: str) -> dict:
     """``{option: (declared type, allows None)}`` of an analysis (:mod:`jcevns.options`)."""
     if name not in ANALYSES:
         raise ValueError(f"unknown analysis {name!r}; valid analyses: {', '.join(ANALYSES)}")
-    top = {"n_nodes": ("int", False)} | ({"data_bin_6_8": ("str", False)} if name.startswith("csi2017") else {})
+    top = {"data_bin_6_8": ("str", False), "n_nodes": ("int", False)}
     return declared_kinds(*_option_groups(name).values(), extra=top)
 
 
