@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from .analyses import Analysis
 from .forward import _predict_kernel, _prepare
@@ -85,6 +86,10 @@ def likelihood(
         raise ValueError(f"analysis must be a jcevns.Analysis, got {type(analysis).__name__}")
     if statistic not in STATISTICS:
         raise ValueError(f"statistic must be one of {STATISTICS}, got {statistic!r}")
+    for label, value in (("sigma_signal", sigma_signal), ("sigma_background", sigma_background)):
+        if (value is not None or label == "sigma_background") and (isinstance(value, (bool, str, type(None))) or not (np.ndim(value) == 0 and np.isreal(value))
+                                  or not 0 < float(value) < math.inf):
+            raise ValueError(f"{label} must be a positive finite number, got {value!r}")
     s1 = SIGMA_SIGNAL[analysis.name] if sigma_signal is None else float(sigma_signal)
     if drop_form_factor_uncertainty:
         if s1 <= FORM_FACTOR_SIGMA:
