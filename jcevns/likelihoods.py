@@ -87,8 +87,10 @@ def likelihood(
     if statistic not in STATISTICS:
         raise ValueError(f"statistic must be one of {STATISTICS}, got {statistic!r}")
     for label, value in (("sigma_signal", sigma_signal), ("sigma_background", sigma_background)):
-        if (value is not None or label == "sigma_background") and (isinstance(value, (bool, str, type(None))) or not (np.ndim(value) == 0 and np.isreal(value))
-                                  or not 0 < float(value) < math.inf):
+        if value is None and label == "sigma_signal":
+            continue  # the analysis' default
+        number = not isinstance(value, (bool, str, type(None))) and np.ndim(value) == 0 and np.isreal(value)
+        if not (number and 0 < float(value) < math.inf):
             raise ValueError(f"{label} must be a positive finite number, got {value!r}")
     s1 = SIGMA_SIGNAL[analysis.name] if sigma_signal is None else float(sigma_signal)
     if drop_form_factor_uncertainty:
