@@ -87,8 +87,12 @@ class Prior:
     def __post_init__(self):
         if self.kind not in PRIOR_KINDS:
             raise ValueError(f"prior kind must be one of {PRIOR_KINDS}, got {self.kind!r}")
-        lo, hi = float(self.lower), float(self.upper)
-        if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+        try:
+            lo, hi = float(self.lower), float(self.upper)
+        except (TypeError, ValueError):
+            raise ValueError(f"prior bounds must be numbers, got [{self.lower!r}, {self.upper!r}]") from None
+        numbers = not any(isinstance(v, (bool, str)) for v in (self.lower, self.upper))
+        if not (numbers and math.isfinite(lo) and math.isfinite(hi) and lo < hi):
             raise ValueError(f"prior bounds must be finite with lower < upper, got [{self.lower}, {self.upper}]")
         if self.kind == "log-uniform" and lo <= 0:
             raise ValueError(f"a log-uniform prior needs lower > 0, got {self.lower}")
@@ -152,6 +156,8 @@ def default_prior(name: str, analysis: Analysis | None = None) -> Prior:
 def _as_names(names) -> tuple[str, ...]:
     if isinstance(names, str):
         names = names.split(",")
+    if not isinstance(names, (list, tuple)):
+        raise ValueError(f"names must be a list of parameter names or 'a,b', got {names!r}")
     names = tuple(str(n).strip() for n in names if str(n).strip())
     if not names:
         raise ValueError("give at least one parameter to sample")
@@ -177,6 +183,8 @@ def resolve_priors(analysis: Analysis, names, priors: dict | None = None) -> dic
             form factor, or a range outside :data:`jcevns.SPECS` (or below the Helm limit).
     """
     names = _as_names(names)
+    if priors is not None and not isinstance(priors, dict):
+        raise ValueError(f"priors must be a dict {{name: prior}}, got {priors!r}")
     priors = dict(priors or {})
     extra = sorted(set(priors) - set(names))
     if extra:
@@ -196,11 +204,15 @@ def resolve_priors(analysis: Analysis, names, priors: dict | None = None) -> dic
             prior = given
         elif isinstance(given, str):
             prior = Prior.parse(given, default.kind)
-        elif isinstance(given, dict):
+        elif isinstance(given, dict) and {"lower", "upper"} <= set(given) <= {"lower", "upper", "kind"}:
             prior = Prior(given["lower"], given["upper"], given.get("kind", default.kind))
+        elif isinstance(given, (tuple, list)) and len(given) == 2:
+            prior = Prior(given[0], given[1], default.kind)
         else:
-            lo, hi = given
-            prior = Prior(lo, hi, default.kind)
+            raise ValueError(
+                f"prior of {name} must be a Prior, (lower, upper), {{'lower', 'upper'[, 'kind']}} or 'LO:HI', "
+                f"got {given!r}"
+            )
         spec = SPECS[name]
         lower = analysis.rn_lower if name == "rn" else spec.lower
         unit = f" {spec.unit}" if spec.unit else ""
@@ -602,8 +614,8 @@ def sample(
         raise ValueError(f"lik must be a jcevns.Likelihood (from jcevns.likelihood), got {type(lik).__name__}")
     if not jax.config.jax_enable_x64:
         raise ValueError("jcevns.bayes.sample needs float64: jax_enable_x64 was switched off after importing jcevns")
-    for label, v, least in (("chains", chains, 1), ("warmup", warmup, 1), ("samples", samples, 1)):
-        if not isinstance(v, (int, np.integer)) or v < least:
+    for label, v, least in (("chains", chains, 1), ("warmup", warmup, 1), ("samples", samples, 1), ("seed", seed, 0)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < least:
             raise ValueError(f"{label} must be an integer >= {least}, got {v!r}")
     names = _as_names(names)
     priors = resolve_priors(lik.analysis, names, priors)
@@ -624,7 +636,7 @@ def sample(
     if target_accept_prob is None:
         hard = len(names) > 1 or any(p.kind == "log-uniform" for p in priors.values())
         target_accept_prob = 0.99 if hard else 0.9
-    if not 0.0 < target_accept_prob < 1.0:
+    if isinstance(target_accept_prob, (bool, str)) or not 0.0 < target_accept_prob < 1.0:
         raise ValueError(f"target_accept_prob must lie in (0, 1), got {target_accept_prob!r}")
     n_latent = len(names) + (len(lik.sigma_pulls) if pulls == "sample" else 0)
     kernel = NUTS(
