@@ -26,7 +26,7 @@ import numpy as np
 
 from .analyses import Analysis
 from .forward import _predict_kernel, _prepare
-from .params import Params
+from .params import Params, is_concrete
 
 STATISTICS = ("chi2", "poisson")
 
@@ -226,7 +226,13 @@ def profiled(params: Params, lik: Likelihood):
     Returns:
         ``(value, pulls)``: scalar chi-square (or -2 ln L) and the ``(n_pulls,)`` best pulls.
     """
+    _check_likelihood(lik)
     return _profiled_kernel(_prepare(params, lik.analysis), lik)
+
+
+def _check_likelihood(lik) -> None:
+    if not isinstance(lik, Likelihood):
+        raise ValueError(f"lik must be a jcevns.Likelihood (from jcevns.likelihood), got {type(lik).__name__}")
 
 
 def statistic(params: Params, lik: Likelihood):
@@ -240,6 +246,9 @@ def statistic_at_pulls(params: Params, pulls, lik: Likelihood):
     Args:
         pulls: ``(n_pulls,)`` array in :attr:`Likelihood.pull_names` order.
     """
+    _check_likelihood(lik)
+    if is_concrete(pulls) and np.asarray(pulls).dtype.kind not in "iuf":
+        raise ValueError(f"pulls must be real numbers, got {pulls!r}")
     pulls = jnp.asarray(pulls, dtype=jnp.float64)
     if pulls.shape != (len(lik.sigma_pulls),):
         raise ValueError(f"pulls must have shape ({len(lik.sigma_pulls)},) for {lik.pull_names}, got {pulls.shape}")
