@@ -50,11 +50,15 @@ def recoil_spectrum(params: Params, analysis: Analysis):
     """Expected events per MeV of nuclear recoil at the analysis' recoil nodes, per flavour.
 
     Summed over isotopes, before the detector response. Shape ``(3 flavours, n_nodes)``,
-    flavour order :data:`jcevns.flux.FLAVOURS`; units events / MeV. Traced parameters outside
-    their valid ranges give NaN.
+    flavour order :data:`jcevns.flux.FLAVOURS`; units events / MeV. Concrete parameters are
+    validated (and compiled once); traced ones outside their valid ranges give NaN.
     """
     if is_concrete(params):
-        params = _prepare(params, analysis)
+        return _spectrum_kernel(_prepare(params, analysis), analysis)
+    return _spectrum(params, analysis)
+
+
+def _spectrum(params: Params, analysis: Analysis):
     opts = analysis.config.physics
     params = _checked(params, opts)
     total = 0.0
@@ -64,8 +68,11 @@ def recoil_spectrum(params: Params, analysis: Analysis):
     return total
 
 
+_spectrum_kernel = jax.jit(_spectrum)
+
+
 def _per_flavour(params: Params, analysis: Analysis):
-    return recoil_spectrum(params, analysis) @ analysis.bin_matrix.T
+    return _spectrum(params, analysis) @ analysis.bin_matrix.T
 
 
 _TRACES = {"predict": 0}

@@ -52,7 +52,12 @@ def declared_kinds(*classes, extra: dict | None = None) -> dict:
 def _real_number(value) -> bool:
     if isinstance(value, (bool, np.bool_)):
         return False
-    return isinstance(value, (int, float, np.integer, np.floating)) and math.isfinite(float(value))
+    if not isinstance(value, (int, float, np.integer, np.floating)):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:  # an integer beyond the float range
+        return False
 
 
 def _describe(kind: str, allows_none: bool) -> str:

@@ -52,6 +52,12 @@ def check_output_dir(path) -> Path:
     return out
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def _fsync_file(path: Path) -> None:
     with open(path, "rb") as fh:
         os.fsync(fh.fileno())
@@ -77,6 +83,7 @@ def write_text_atomic(path, text: str) -> bool:
     path.parent.mkdir(parents=True, exist_ok=True)
     existed = path.exists()
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files; results are ordinary files
     try:
         with os.fdopen(fd, "w") as fh:
             fh.write(text)

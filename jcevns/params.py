@@ -237,7 +237,7 @@ def validate(params: Params, *, rn_lower: float | None = None) -> None:
             raise ValueError(
                 f"parameter {name} is None; resolve analysis defaults with analysis.params()"
             )
-        if not (isinstance(value, float) or type(value) is int):  # fast path for plain floats
+        if not isinstance(value, float):  # plain (and NumPy) floats need no further type check
             check_scalar(name, value)
     if _all_scalars_in_range(values, rn_lower):
         return  # the common case, checked in one vectorised pass
