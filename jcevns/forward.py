@@ -33,7 +33,7 @@ from .cross_sections import (
     scalar_nucleon_charges,
     zprime_strength,
 )
-from .params import Params, as_float64, check_origin, is_concrete, mask_out_of_range, validate
+from .params import Params, as_float64, check_origin, checkify_ranges, is_concrete, mask_out_of_range, validate
 
 #: Parameters held fixed by :class:`EventTemplates` (they shape the recoil spectrum itself).
 TEMPLATE_FIXED = ("rn", "zprime_m", "scalar_m")
@@ -44,6 +44,25 @@ def _checked(params: Params, opts: PhysicsOptions) -> Params:
     (:func:`~jcevns.params.mask_out_of_range`); the identity inside it. Concrete values were
     already refused by :func:`_prepare`, so this only matters under ``jit``/``vmap``/``grad``."""
     return mask_out_of_range(params, form_factors.helm_min_rms_radius(opts.helm_skin_fm) if opts.uses_rn else None)
+
+
+def check_ranges(params: Params, analysis: Analysis) -> None:
+    """Inside ``jax.experimental.checkify.checkify``: an error naming any parameter outside its
+    valid range on ``analysis`` (instead of the NaN the kernels return).
+
+    Example:
+        >>> import jax, jcevns
+        >>> from jax.experimental import checkify
+        >>> an = jcevns.build("lar2020")
+        >>> def f(rn):
+        ...     p = an.params().replace(rn=rn)
+        ...     jcevns.check_ranges(p, an)
+        ...     return jcevns.predict(p, an)
+        >>> err, counts = checkify.checkify(jax.jit(f))(0.5)
+        >>> err.get().split(" (")[0]
+        'parameter rn = 0.5 is outside [1.55885, 15]'
+    """
+    checkify_ranges(params, analysis.rn_lower)
 
 
 def recoil_spectrum(params: Params, analysis: Analysis):

@@ -294,6 +294,26 @@ def mask_out_of_range(params: Params, rn_lower: float | None = None) -> Params:
     return Params(**{n: jnp.where(ok, v, jnp.nan) for n, v in zip(PARAMETER_NAMES, leaves)})
 
 
+def checkify_ranges(params: Params, rn_lower: float | None = None) -> None:
+    """``jax.experimental.checkify`` checks that every parameter lies in its closed valid range.
+
+    For users who prefer an error to the NaN of :func:`mask_out_of_range` inside traced code:
+    call it in a function transformed by ``checkify.checkify`` (see the README, "Errors and
+    guarantees"); the error names the parameter and its value. Even parameters are checked
+    through their absolute value.
+    """
+    import jax.numpy as jnp
+    from jax.experimental import checkify
+
+    lower = _LOWER.copy()
+    if rn_lower is not None:
+        lower[_RN] = max(lower[_RN], rn_lower)
+    for name, lo, hi, even in zip(PARAMETER_NAMES, lower, _UPPER, _EVEN):
+        value = jnp.asarray(getattr(params, name))
+        x = jnp.abs(value) if even else value
+        checkify.check(jnp.all((x >= lo) & (x <= hi)), f"parameter {name} = {{v}} is outside [{lo:g}, {hi:g}]", v=value)
+
+
 def as_float64(params: Params) -> Params:
     """Convert every leaf to float64 (so jit sees one dtype and never retraces).
 
