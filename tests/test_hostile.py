@@ -338,6 +338,17 @@ def test_sample_refuses_bad_arguments(kwargs, name):
         sample("csi2017-newqf", ["sin2w"], progress=False)
 
 
+def test_ess_warning_says_what_it_compares():
+    """It used to read 'bulk ESS = 121 < 100 per chain' for four chains."""
+    from jcevns.bayes import PosteriorResult
+
+    stats = {"r_hat": 1.0, "ess_bulk": 121.0}
+    res = PosteriorResult(names=("sin2w",), samples={}, inference_data=None, summary={"sin2w": stats}, nuisance={},
+                          divergences=0, wall_s=1.0, chain_method="vectorized", settings={"chains": 4})
+    (warning,) = res.warnings
+    assert "121 is below 400 (100 per chain x 4 chains)" in warning
+
+
 # --- command line --------------------------------------------------------------------------
 
 SUBCOMMANDS = ["predict", "selftest", "reproduce", "scan", "sample"]
