@@ -50,7 +50,7 @@ def check_ranges(params: Params, analysis: Analysis) -> None:
     """Inside ``jax.experimental.checkify.checkify``: an error naming any parameter outside its
     valid range on ``analysis`` (instead of the NaN the kernels return).
 
-    Example:
+    Examples:
         >>> import jax, jcevns
         >>> from jax.experimental import checkify
         >>> an = jcevns.build("lar2020")

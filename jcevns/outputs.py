@@ -100,7 +100,7 @@ def write_text_atomic(path, text: str) -> bool:
 class OutputDir:
     """Stage files for ``destination`` and move them into place together (see the module docstring).
 
-    Example:
+    Examples:
         >>> import tempfile, pathlib
         >>> dest = pathlib.Path(tempfile.mkdtemp()) / "out"
         >>> with OutputDir(dest, command="doc example", verbose=False) as out:
