@@ -222,7 +222,7 @@ class Analysis:
         raises ``ValueError`` instead of silently carrying, say, CsI's R_n to argon. Values set
         explicitly (here or with :meth:`Params.replace`) are used as given everywhere.
 
-        Example:
+        Examples:
             >>> an = build("csi2017-oldqf")
             >>> an.params(sin2w=0.22).sin2w
             0.22

@@ -69,15 +69,16 @@ def recoil_spectrum(params: Params, analysis: Analysis):
     """Expected events per MeV of nuclear recoil at the analysis' recoil nodes, per flavour.
 
     Summed over isotopes, before the detector response. Shape ``(3 flavours, n_nodes)``,
-    flavour order :data:`jcevns.flux.FLAVOURS`; units events / MeV. Concrete parameters are
-    validated (and compiled once); traced ones outside their valid ranges give NaN.
+    flavour order :data:`jcevns.flux.FLAVOURS`; units events / MeV. ``None`` entries of
+    ``params`` take the analysis' reference values, as in :func:`predict`. Concrete parameters
+    are validated (and compiled once); traced ones outside their valid ranges give NaN.
     """
     if is_concrete(params):
         return _spectrum_kernel(_prepare(params, analysis), analysis)
-    return _spectrum(params, analysis)
+    return _recoil_spectrum(params, analysis)
 
 
-def _spectrum(params: Params, analysis: Analysis):
+def _recoil_spectrum(params: Params, analysis: Analysis):
     opts = analysis.config.physics
     params = _checked(params, opts)
     total = 0.0
@@ -87,11 +88,11 @@ def _spectrum(params: Params, analysis: Analysis):
     return total
 
 
-_spectrum_kernel = jax.jit(_spectrum)
+_spectrum_kernel = jax.jit(_recoil_spectrum)
 
 
 def _per_flavour(params: Params, analysis: Analysis):
-    return _spectrum(params, analysis) @ analysis.bin_matrix.T
+    return _recoil_spectrum(params, analysis) @ analysis.bin_matrix.T
 
 
 _TRACES = {"predict": 0}
