@@ -15,6 +15,7 @@ from .cross_sections import PhysicsOptions, dsigma_dt  # noqa: E402
 from .flux import FLAVOURS  # noqa: E402
 from .forward import (  # noqa: E402
     EventTemplates,
+    check_ranges,
     event_templates,
     predict,
     predict_from_templates,
@@ -43,6 +44,7 @@ __all__ = [
     "Params",
     "PhysicsOptions",
     "build",
+    "check_ranges",
     "constants",
     "dsigma_dt",
     "event_templates",

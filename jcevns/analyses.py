@@ -30,7 +30,8 @@ from . import data as _data
 from . import flux, form_factors
 from .cross_sections import PhysicsOptions
 from .detectors import Detector, csi2017, lar2020
-from .params import Params, validate
+from .options import check_options, declared_kinds
+from .params import Params, check_scalar, validate, with_origin
 from .quadrature import bin_matrix, gauss_legendre_panels
 
 ANALYSES = ("csi2017-oldqf", "csi2017-newqf", "lar2020")
@@ -123,17 +124,26 @@ def _presets(name: str, preset: str) -> dict:
     )
 
 
-def _make_config(name: str, options: dict) -> Config:
-    groups = {
+def _option_groups(name: str) -> dict:
+    return {
         "physics": PhysicsOptions,
         "exposure": Exposure,
         "detector": csi2017.CsIOptions if name.startswith("csi2017") else lar2020.LArOptions,
     }
+
+
+def option_kinds(name: str) -> dict:
+    """``{option: (declared type, allows None)}`` of an analysis (:mod:`jcevns.options`)."""
+    if name not in ANALYSES:
+        raise ValueError(f"unknown analysis {name!r}; valid analyses: {', '.join(ANALYSES)}")
+    top = {"data_bin_6_8": ("str", False), "n_nodes": ("int", False)}
+    return declared_kinds(*_option_groups(name).values(), extra=top)
+
+
+def _make_config(name: str, options: dict) -> Config:
+    groups = _option_groups(name)
     top = {"data_bin_6_8", "n_nodes"}
-    known = set(top).union(*({f.name for f in fields(cls)} for cls in groups.values()))
-    unknown = set(options) - known
-    if unknown:
-        raise ValueError(f"unknown option(s) {sorted(unknown)} for analysis {name!r}; valid options: {sorted(known)}")
+    options = check_options(option_kinds(name), options, name)  # types first: no coercion by truthiness
     kwargs = {
         g: cls(**{k: v for k, v in options.items() if k in {f.name for f in fields(cls)}}) for g, cls in groups.items()
     }
@@ -207,23 +217,31 @@ class Analysis:
     def params(self, **values) -> Params:
         """SM parameters of this analysis with some values changed (validated).
 
+        ``sin2w`` and ``rn``, when not given, take this analysis' reference values, and the
+        returned parameters remember it: using them with an analysis whose references differ
+        raises ``ValueError`` instead of silently carrying, say, CsI's R_n to argon. Values set
+        explicitly (here or with :meth:`Params.replace`) are used as given everywhere.
+
         Examples:
             >>> an = build("csi2017-oldqf")
             >>> an.params(sin2w=0.22).sin2w
             0.22
         """
         p = Params().replace(**values)
+        for name, value in values.items():
+            if value is not None:
+                check_scalar(name, value)
         if not self.config.physics.uses_rn and p.rn is not None and np.any(np.asarray(p.rn) != self.rn_ref):
             raise ValueError(
                 f"parameter rn is not used by {self.name} with form_factor="
                 f"{self.config.physics.form_factor!r}; build the analysis with form_factor='helm'"
             )
-        if p.sin2w is None:
-            p = p.replace(sin2w=self.sin2w_ref)
-        if p.rn is None:
-            p = p.replace(rn=self.rn_ref)
+        refs = {"sin2w": self.sin2w_ref, "rn": self.rn_ref}
+        filled = {n: (self.name, ref) for n, ref in refs.items() if values.get(n) is None}
+        p = p.replace(**{n: ref for n, (_, ref) in filled.items()})
         validate(p, rn_lower=self.rn_lower)
-        return p
+        # remember which values are this analysis' references (refused by another analysis)
+        return with_origin(p, filled)
 
     def options(self) -> dict:
         """All options of this analysis as a flat dictionary."""

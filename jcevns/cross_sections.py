@@ -95,6 +95,16 @@ class PhysicsOptions:
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
                 raise ValueError(f"option {name} must be a positive number of fm, got {value!r}")
+        radii = self.proton_rms_radius_fm
+        if radii is not None:
+            # the Helm form needs R_0^2 = 5/3 (R^2 - 3 s^2) > 0, the same limit as the parameter rn
+            limit = form_factors.helm_min_rms_radius(self.helm_skin_fm)
+            valid = isinstance(radii, tuple) and radii and all(isinstance(r, (int, float)) for r in radii)
+            if not (valid and all(limit < r <= 15.0 for r in radii)):
+                raise ValueError(
+                    f"option proton_rms_radius_fm must be a tuple of radii in ({limit:.4g}, 15] fm (Helm limit "
+                    f"sqrt(3) s for helm_skin_fm = {self.helm_skin_fm:g} fm), one per isotope, got {radii!r}"
+                )
 
     @property
     def uses_rn(self) -> bool:

@@ -58,10 +58,18 @@ def intervals_1d(x, delta, level: float = DCHI2_90_1D, f=None, boundaries=(None,
             (same offset as ``delta``); linear interpolation when ``None``.
         boundaries: ``(lower, upper)`` physical boundaries of the parameter, or ``None``.
     """
-    x = np.asarray(x, dtype=np.float64)
-    d = np.asarray(delta, dtype=np.float64)
-    if x.ndim != 1 or x.shape != d.shape or np.any(np.diff(x) <= 0):
-        raise ValueError("x must be increasing and delta of the same 1D shape")
+    try:
+        x = np.asarray(x, dtype=np.float64)
+        d = np.asarray(delta, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError("x and delta must be arrays of real numbers") from None
+    if x.ndim != 1 or x.size == 0 or x.shape != d.shape or not np.all(np.isfinite(x)) or np.any(np.diff(x) <= 0):
+        raise ValueError(f"x must be a non-empty, finite, increasing 1D grid and delta of its shape, got "
+                         f"shapes {x.shape} and {d.shape}")
+    if np.any(np.isnan(d)):
+        raise ValueError(f"delta is NaN at x = {x[np.isnan(d)][0]:g}: a point outside the valid range?")
+    if isinstance(level, bool) or not (np.ndim(level) == 0 and np.isreal(level) and 0 < float(level) < np.inf):
+        raise ValueError(f"level must be a positive finite number, got {level!r}")
     inside = d <= level
     out = []
     i = 0

@@ -22,10 +22,11 @@ from dataclasses import dataclass, field
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from .analyses import Analysis
 from .forward import _predict_kernel, _prepare
-from .params import Params
+from .params import Params, is_concrete
 
 STATISTICS = ("chi2", "poisson")
 
@@ -85,6 +86,12 @@ def likelihood(
         raise ValueError(f"analysis must be a jcevns.Analysis, got {type(analysis).__name__}")
     if statistic not in STATISTICS:
         raise ValueError(f"statistic must be one of {STATISTICS}, got {statistic!r}")
+    for label, value in (("sigma_signal", sigma_signal), ("sigma_background", sigma_background)):
+        if value is None and label == "sigma_signal":
+            continue  # the analysis' default
+        number = not isinstance(value, (bool, str, type(None))) and np.ndim(value) == 0 and np.isreal(value)
+        if not (number and 0 < float(value) < math.inf):
+            raise ValueError(f"{label} must be a positive finite number, got {value!r}")
     s1 = SIGMA_SIGNAL[analysis.name] if sigma_signal is None else float(sigma_signal)
     if drop_form_factor_uncertainty:
         if s1 <= FORM_FACTOR_SIGMA:
@@ -124,53 +131,71 @@ def _solve_small(matrix, rhs):
     return jnp.linalg.solve(matrix, rhs)
 
 
-def _chi2_profiled(lik: Likelihood, signal):
-    """Minimum over the pulls of the Gaussian chi-square, and the pulls (closed form)."""
+def _chi2_best_multipliers(lik: Likelihood, signal):
+    """Template multipliers ``m = 1 + a`` minimising the Gaussian chi-square (closed form).
+
+    Solved for the template multipliers ``m = 1 + a`` rather than the pulls ``a``: when the signal
+    is many orders above the data (large couplings), the best ``m_1`` is ~ data / signal and
+    ``1 + a_1`` would cancel to zero, while ``m`` keeps full relative precision. The normal
+    equations are rescaled to unit diagonal before the closed-form solve, so templates of very
+    different sizes (signal vs background) do not lose digits either.
+    """
     templates, variance, _ = _pull_templates(lik, signal)
     n = lik.analysis.data["n_meas"]
     inv_prior = jnp.array([1.0 / s**2 for s in lik.sigma_pulls])
-    residual = n - jnp.sum(templates, axis=0)
     tw = templates / variance
     matrix = tw @ templates.T + jnp.diag(inv_prior)
-    rhs = tw @ residual
-    pulls = _solve_small(matrix, rhs)
-    # Evaluate at the solution rather than r'Wr - a'(TWr): the latter cancels catastrophically
-    # (even below zero) when the signal is many orders above the data, e.g. at large couplings.
-    return _chi2_at(lik, signal, pulls), pulls
+    rhs = tw @ n + inv_prior
+    scale = 1.0 / jnp.sqrt(jnp.diagonal(matrix))
+    return scale * _solve_small(matrix * scale[:, None] * scale[None, :], rhs * scale)
 
 
-def _chi2_at(lik: Likelihood, signal, pulls):
+def _chi2_profiled(lik: Likelihood, signal):
+    """Minimum over the pulls of the Gaussian chi-square, and the pulls (closed form)."""
+    multipliers = _chi2_best_multipliers(lik, signal)
+    return _chi2_multipliers(lik, signal, multipliers), multipliers - 1.0
+
+
+def _chi2_multipliers(lik: Likelihood, signal, multipliers):
     templates, variance, _ = _pull_templates(lik, signal)
     n = lik.analysis.data["n_meas"]
-    resid = n - jnp.sum(templates * (1.0 + pulls[:, None]), axis=0)
-    priors = jnp.sum((pulls / jnp.array(lik.sigma_pulls)) ** 2)
+    resid = n - jnp.sum(templates * multipliers[:, None], axis=0)
+    priors = jnp.sum(((multipliers - 1.0) / jnp.array(lik.sigma_pulls)) ** 2)
     return jnp.sum(resid**2 / variance) + priors
 
 
-def _poisson_at(lik: Likelihood, signal, pulls):
+def _chi2_at(lik: Likelihood, signal, pulls):
+    return _chi2_multipliers(lik, signal, 1.0 + pulls)
+
+
+def _poisson_multipliers(lik: Likelihood, signal, multipliers):
     templates, _, fixed = _pull_templates(lik, signal)
     n_obs = lik.analysis.data["n_meas"] + fixed
-    mu = jnp.sum(templates * (1.0 + pulls[:, None]), axis=0) + fixed
+    mu = jnp.sum(templates * multipliers[:, None], axis=0) + fixed
     # n ln(n / mu) -> 0 for n = 0 (double where keeps the gradient finite).
     safe_n = jnp.where(n_obs > 0, n_obs, 1.0)
     log_term = jnp.where(n_obs > 0, n_obs * jnp.log(safe_n / mu), 0.0)
-    priors = jnp.sum((pulls / jnp.array(lik.sigma_pulls)) ** 2)
+    priors = jnp.sum(((multipliers - 1.0) / jnp.array(lik.sigma_pulls)) ** 2)
     return 2.0 * jnp.sum(mu - n_obs + log_term) + priors
 
 
+def _poisson_at(lik: Likelihood, signal, pulls):
+    return _poisson_multipliers(lik, signal, 1.0 + pulls)
+
+
 def _poisson_profiled(lik: Likelihood, signal):
-    _, pulls0 = _chi2_profiled(lik, signal)
-    f = lambda a: _poisson_at(lik, signal, a)  # noqa: E731
+    # Newton iterations in the multipliers m = 1 + a (see _chi2_best_multipliers for why not in a).
+    f = lambda m: _poisson_multipliers(lik, signal, m)  # noqa: E731
     grad, hess = jax.grad(f), jax.hessian(f)
 
-    def step(_, a):
-        return a - jnp.linalg.solve(hess(a), grad(a))
+    def step(_, m):
+        return m - jnp.linalg.solve(hess(m), grad(m))
 
-    pulls = jax.lax.fori_loop(0, _NEWTON_STEPS, step, pulls0)
+    multipliers = jax.lax.fori_loop(0, _NEWTON_STEPS, step, _chi2_best_multipliers(lik, signal))
     # Envelope theorem: the value at the optimum does not depend on how the pulls moved, so
     # stop gradients through the iterations (cheaper, identical at convergence).
-    pulls = jax.lax.stop_gradient(pulls)
-    return f(pulls), pulls
+    multipliers = jax.lax.stop_gradient(multipliers)
+    return f(multipliers), multipliers - 1.0
 
 
 def _statistic_from_signal(lik: Likelihood, signal):
@@ -201,7 +226,13 @@ def profiled(params: Params, lik: Likelihood):
     Returns:
         ``(value, pulls)``: scalar chi-square (or -2 ln L) and the ``(n_pulls,)`` best pulls.
     """
+    _check_likelihood(lik)
     return _profiled_kernel(_prepare(params, lik.analysis), lik)
+
+
+def _check_likelihood(lik) -> None:
+    if not isinstance(lik, Likelihood):
+        raise ValueError(f"lik must be a jcevns.Likelihood (from jcevns.likelihood), got {type(lik).__name__}")
 
 
 def statistic(params: Params, lik: Likelihood):
@@ -215,6 +246,9 @@ def statistic_at_pulls(params: Params, pulls, lik: Likelihood):
     Args:
         pulls: ``(n_pulls,)`` array in :attr:`Likelihood.pull_names` order.
     """
+    _check_likelihood(lik)
+    if is_concrete(pulls) and np.asarray(pulls).dtype.kind not in "iuf":
+        raise ValueError(f"pulls must be real numbers, got {pulls!r}")
     pulls = jnp.asarray(pulls, dtype=jnp.float64)
     if pulls.shape != (len(lik.sigma_pulls),):
         raise ValueError(f"pulls must have shape ({len(lik.sigma_pulls)},) for {lik.pull_names}, got {pulls.shape}")

@@ -526,16 +526,34 @@ def _jsonable(results: dict) -> dict:
 
 
 def main(out: str = "results", preset: str = "calibrated", only: str | None = None, progress: bool = True) -> int:
-    """Run everything and write ``results.json``, ``report.md`` and ``figures/*.png``."""
-    from . import plots
+    """Run everything and write ``results.json``, ``report.md`` and ``figures/*.png``.
 
-    out_dir = Path(out)
-    (out_dir / "figures").mkdir(parents=True, exist_ok=True)
+    The output directory is checked before any computation and every file is written atomically
+    (:class:`jcevns.outputs.OutputDir`). With ``only``, the entries of the other analyses already
+    in ``results.json`` are kept (the report covers them all); files of the user are never removed.
+    """
+    from . import plots
+    from .outputs import OutputDir, check_output_dir
+
+    if only not in (None, "csi", "lar"):
+        raise ValueError(f"only must be None, 'csi' or 'lar', got {only!r}")
+    out_dir = check_output_dir(out)
     results, curves, wall = run(preset, only, progress)
     payload = _jsonable(results)
-    payload["meta"] = {"jcevns": __version__, "wall_s": wall, "preset": preset}
-    (out_dir / "results.json").write_text(json.dumps(payload, indent=1))
-    write_report(results, wall, out_dir / "report.md")
-    figures = plots.reproduction_figures(curves, out_dir / "figures")
-    print(f"wrote {out_dir / 'results.json'}, {out_dir / 'report.md'} and {len(figures)} figures in {wall:.1f} s")
+    kept = []
+    with OutputDir(out_dir, command="jcevns reproduce" + (f" --only {only}" if only else "")) as staged:
+        old = staged.read_existing("results.json")
+        if only is not None and old:
+            try:
+                previous = json.loads(old)
+            except json.JSONDecodeError:
+                previous = {}
+            kept = [k for k in previous if k != "meta" and k not in payload and isinstance(previous[k], dict)]
+            payload = {**{k: previous[k] for k in kept}, **payload}
+        payload["meta"] = {"jcevns": __version__, "wall_s": wall, "preset": preset, "updated": sorted(results)}
+        staged.path("results.json").write_text(json.dumps(payload, indent=1))
+        write_report({**{k: payload[k] for k in kept}, **results}, wall, staged.path("report.md"))
+        figures = plots.reproduction_figures(curves, staged.path("figures"))
+    note = f" (kept {', '.join(kept)} from the earlier results.json)" if kept else ""
+    print(f"wrote {out_dir / 'results.json'}, {out_dir / 'report.md'} and {len(figures)} figures in {wall:.1f} s{note}")
     return 0
