@@ -32,8 +32,6 @@ from .detectors import Detector
 from .params import Params, validate
 from .quadrature import bin_matrix, gauss_legendre_panels
 
-#: Registered experiments (:mod:`jcevns.experiments`) at import time.
-ANALYSES = experiments.names()
 #: Presets of the reference analyses (each experiment declares its own).
 PRESETS = ("calibrated", "printed")
 
@@ -285,3 +283,8 @@ def _recoil_grid(detector: Detector, config: Config):
         ]
     )
     return nodes, weights, index, moments
+
+
+#: Registered experiments (:mod:`jcevns.experiments`) when jcevns was imported (``jcevns list``).
+#: Computed last: experiment modules may import this module.
+ANALYSES = experiments.names()
