@@ -62,6 +62,10 @@ class Likelihood:
 
 def _widths(spec, sigma_signal, sigma_background, drop_form_factor_uncertainty):
     """The nuisances with the requested widths (signal, background, form-factor term removed)."""
+    for label, value in (("sigma_signal", sigma_signal), ("sigma_background", sigma_background)):
+        number = not isinstance(value, (bool, str)) and np.ndim(value) == 0 and np.isreal(value)
+        if value is not None and not (number and 0 < float(value) < math.inf):
+            raise ValueError(f"{label} must be a positive finite number, got {value!r}")
     mods = list(spec.nuisances)
     norm = [i for i, m in enumerate(mods) if isinstance(m, binned.NormSys)]
     on_signal = [i for i in norm if SIGNAL in mods[i].samples]

@@ -187,6 +187,10 @@ def test_file_errors_and_cli_exit_code(tmp_path, capsys):
     bad = write(tmp_path, "[experiment\n", "bad.toml")
     with pytest.raises(ValueError, match="not valid TOML"):
         jcevns.build(bad)
+    with pytest.raises(ValueError, match="option edges must be non-negative and strictly increasing"):
+        jcevns.build(write(tmp_path, BASE, "ok.toml"), edges=(30.0, 20.0))
+    with pytest.raises(ValueError, match="option mass_kg must be positive"):
+        jcevns.build(write(tmp_path, BASE, "ok.toml"), mass_kg=0.0)
     path = write(tmp_path, BASE.replace("mass_kg = 100.0", "mass_kg = 0.0"))
     assert cli.main(["predict", str(path)]) == 2
     err = capsys.readouterr().err
