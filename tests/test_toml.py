@@ -97,6 +97,8 @@ def test_toml_experiment_predict_and_scan(tmp_path):
     path = write(tmp_path, BASE)
     an = jcevns.build(str(path))
     assert an.name == "test-ar" and an.n_bins == 3 and an.preset == "default"
+    # an unchanged file is read once: rebuilt analyses share the description (and compiled kernels)
+    assert jcevns.build(path).experiment is an.experiment
     # natural argon: three isotopes with IUPAC abundances
     assert [n.name for n in an.detector.nuclei] == ["Ar36", "Ar38", "Ar40"]
     counts = np.asarray(jcevns.predict(an.params(), an))

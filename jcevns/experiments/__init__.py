@@ -60,13 +60,31 @@ def get(name) -> Experiment:
         return name
     text = str(name)
     if text.lower().endswith(".toml"):
-        from ._toml import load
-
-        return load(text)
+        return _load_toml(text)
     _import_builtin()
     if text not in _REGISTRY:
         raise ValueError(f"unknown analysis {text!r}; valid analyses: {', '.join(_REGISTRY)} or a path to a .toml file")
     return _REGISTRY[text]
+
+
+_TOML_CACHE: dict = {}
+
+
+def _load_toml(text: str) -> Experiment:
+    """A TOML description, read again only when the file changed: analyses rebuilt from an
+    unchanged file share the description and so reuse every compiled kernel."""
+    import os
+
+    from ._toml import load
+
+    try:
+        st = os.stat(text)
+        key = (os.path.realpath(text), st.st_mtime_ns, st.st_size)
+    except OSError:
+        return load(text)  # names the missing file
+    if key not in _TOML_CACHE:
+        _TOML_CACHE[key] = load(text)
+    return _TOML_CACHE[key]
 
 
 _LOADED = []
