@@ -12,7 +12,7 @@ PRD 102 (2020) 113004, arXiv:1907.11644), and ``lar2020``, COHERENT CENNS-10 Ana
 (Miranda et al., JHEP 05 (2020) 130, arXiv:2003.12050). Presets: ``printed`` takes every
 input exactly as the paper prints it; ``calibrated`` takes the choices that reproduce the
 paper's normalisation (Klein-Nystrand ``R_A = 1.2 A^1/3`` for CsI,
-``r = 0.09`` nu/flavour/POT for LAr). Any option can be overridden by name.
+``r = 0.09`` nu/flavour/POT for LAr; ``docs/conventions.md``). Any option can be overridden by name.
 """
 
 from __future__ import annotations
@@ -171,7 +171,7 @@ class Analysis:
     def params(self, **values) -> Params:
         """SM parameters of this analysis with some values changed (validated).
 
-        Example:
+        Examples:
             >>> an = build("csi2017-oldqf")
             >>> an.params(sin2w=0.22).sin2w
             0.22

@@ -566,7 +566,9 @@ def sample(
             docstring.
         pulls: ``"sample"`` (marginalise the nuisance pulls), ``"profile"``, or ``"auto"``
             (default: profile when a mediator mass is sampled, else sample; module docstring).
-        chains, warmup, samples: number of chains, warmup and kept draws per chain.
+        chains: number of chains.
+        warmup: warmup (adaptation) draws per chain.
+        samples: kept draws per chain.
         seed: PRNG seed.
         init_strategy: a NumPyro init strategy; overrides ``dispersed_init``.
         progress: show NumPyro's progress bar and print the chain method.
@@ -583,7 +585,7 @@ def sample(
     Raises:
         ValueError: unknown parameters, bad priors, bad settings, or float64 switched off.
 
-    Example:
+    Examples:
         >>> import jcevns
         >>> from jcevns.bayes import sample
         >>> lik = jcevns.likelihood(jcevns.build("csi2017-newqf"))

@@ -42,8 +42,13 @@ def recoil_spectrum(params: Params, analysis: Analysis):
     """Expected events per MeV of nuclear recoil at the analysis' recoil nodes, per flavour.
 
     Summed over isotopes, before the detector response. Shape ``(3 flavours, n_nodes)``,
-    flavour order :data:`jcevns.flux.FLAVOURS`; units events / MeV.
+    flavour order :data:`jcevns.flux.FLAVOURS`; units events / MeV. ``None`` entries of
+    ``params`` take the analysis' reference values, as in :func:`predict`.
     """
+    return _recoil_spectrum(_prepare(params, analysis), analysis)
+
+
+def _recoil_spectrum(params: Params, analysis: Analysis):
     opts = analysis.config.physics
     total = 0.0
     for i, nucleus in enumerate(analysis.detector.nuclei):
@@ -62,7 +67,7 @@ def contract_bins(per_energy_bin, bin_factors):
 
 
 def _per_flavour(params: Params, analysis: Analysis):
-    return contract_bins(recoil_spectrum(params, analysis) @ analysis.bin_matrix.T, analysis.bin_factors)
+    return contract_bins(_recoil_spectrum(params, analysis) @ analysis.bin_matrix.T, analysis.bin_factors)
 
 
 _TRACES = {"predict": 0}
@@ -100,7 +105,7 @@ def predict(params: Params, analysis: Analysis):
     Returns:
         Array ``(n_bins,)`` of expected events (float64). Differentiable in every parameter.
 
-    Example:
+    Examples:
         >>> import jcevns
         >>> an = jcevns.build("csi2017-oldqf")
         >>> round(float(jcevns.predict(an.params(), an).sum()))

@@ -104,7 +104,7 @@ def exclusion_curve(masses, couplings, delta, level: float = DCHI2_90_2D):
 
     Args:
         masses: mass grid ``(n_m,)``.
-        couplings: increasing coupling grid ``(n_g,)``.
+        couplings: increasing coupling grid ``(n_g,)``, ``>= 0`` (it may start at 0).
         delta: ``Delta chi2`` against the global minimum of the plane, shape ``(n_m, n_g)``.
         level: threshold (4.61 for 90 % CL, two parameters).
 
@@ -122,6 +122,9 @@ def exclusion_curve(masses, couplings, delta, level: float = DCHI2_90_2D):
             out[i] = g[0]
             continue
         t = (level - row[j - 1]) / (row[j] - row[j - 1])
+        if g[j - 1] <= 0.0:  # a grid that starts at g = 0 has no log: interpolate linearly there
+            out[i] = float(g[j - 1] + t * (g[j] - g[j - 1]))
+            continue
         out[i] = float(np.exp(np.log(g[j - 1]) + t * (np.log(g[j]) - np.log(g[j - 1]))))
     return out
 

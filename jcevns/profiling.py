@@ -182,7 +182,7 @@ def profile(
     Returns:
         :class:`ProfileResult`; jit- and vmap-compatible.
 
-    Example:
+    Examples:
         >>> import jcevns
         >>> lik = jcevns.likelihood(jcevns.build("lar2020"))
         >>> res = jcevns.profile(lik, lik.analysis.params(), ["sin2w"])

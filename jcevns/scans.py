@@ -109,7 +109,8 @@ def evaluate(
             need a full prediction (memory ~ chunk_size x recoil nodes), :data:`CHEAP_CHUNK`
             for points evaluated from event templates (memory ~ chunk_size x bins).
         progress: show a tqdm progress bar.
-        max_steps, tol: iteration budget and gradient tolerance of the profile.
+        max_steps: iteration budget of the profile.
+        tol: gradient tolerance of the profile.
 
     Returns:
         ``(values (N,), pulls (N, n_pulls), profiled (N, n_profile), converged (N,))`` as
@@ -182,7 +183,7 @@ def scan(lik: Likelihood, grid: dict, base: Params | None = None, **kwargs) -> S
         **kwargs: ``profile``, ``chunk_size``, ``progress``, ``max_steps``, ``tol`` (see
             :func:`evaluate`).
 
-    Example:
+    Examples:
         >>> import numpy as np, jcevns
         >>> lik = jcevns.likelihood(jcevns.build("csi2017-newqf"))
         >>> res = jcevns.scan(lik, {"sin2w": np.linspace(0.1, 0.35, 51)})

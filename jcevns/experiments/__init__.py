@@ -4,7 +4,7 @@ Every module in this package (not starting with ``_``) describes one or more exp
 registers them with :func:`register` when imported; the first look-up imports them all, so adding
 an experiment needs a new module here and no edit anywhere else. A path ending in ``.toml``
 names a user-defined experiment (:mod:`jcevns.experiments._toml`). The format is documented in
-``docs/experiments.md``.
+``docs/experiments/format.md``.
 """
 
 from __future__ import annotations
