@@ -1,6 +1,8 @@
 """The ``jcevns`` command line: verbs mirror the Python API.
 
-* ``jcevns predict ANALYSIS [--preset P] [--json] [--set name=value ...]``
+* ``jcevns list``
+* ``jcevns predict ANALYSIS [--preset P] [--json] [--set name=value ...]`` (ANALYSIS: a registered
+  name or a ``.toml`` description)
 * ``jcevns selftest [--analysis A ...] [--preset P]``
 * ``jcevns reproduce [--out DIR] [--preset P] [--only csi|lar]``
 * ``jcevns scan ANALYSIS --grid sin2w=0.1:0.4:301 [--grid ...] [--profile eps_ee_d] [--out DIR]``
@@ -46,6 +48,20 @@ def _parse_params(items) -> dict:
     return out
 
 
+def _bin_cells(analysis) -> list:
+    """``(lo, hi, {observable: (lo, hi)})`` per bin of the full binning (energy slowest)."""
+    import itertools
+
+    edges = analysis.bin_edges
+    extra = analysis.experiment.observables
+    ranges = [list(zip(o.edges[:-1], o.edges[1:])) for o in extra]
+    return [
+        (lo, hi, {o.name: r for o, r in zip(extra, combo)})
+        for lo, hi in zip(edges[:-1], edges[1:])
+        for combo in itertools.product(*ranges)
+    ]
+
+
 def _cmd_predict(args) -> int:
     import numpy as np
 
@@ -56,13 +72,13 @@ def _cmd_predict(args) -> int:
     params = analysis.params(**_parse_params(args.set))
     per_flavour = np.asarray(jcevns.predict_per_flavour(params, analysis))
     bins = per_flavour.sum(axis=0)
-    edges = analysis.bin_edges
+    cells = _bin_cells(analysis)
     if args.json:
         out = {
             "analysis": analysis.name,
             "preset": analysis.preset,
             "observable": analysis.detector.observable,
-            "bins": [{"lo": lo, "hi": hi, "events": float(n)} for lo, hi, n in zip(edges[:-1], edges[1:], bins)],
+            "bins": [{"lo": lo, "hi": hi, **extra, "events": float(n)} for (lo, hi, extra), n in zip(cells, bins)],
             "per_flavour": {f: float(v) for f, v in zip(jcevns.FLAVOURS, per_flavour.sum(axis=1))},
             "total": float(bins.sum()),
             "params": {k: v for k, v in params.to_dict().items()},
@@ -75,12 +91,21 @@ def _cmd_predict(args) -> int:
     header = f"{obs + ' bin':>16} {'nu_mu':>10} {'nu_mu_bar':>10} {'nu_e':>10} {'total':>10}"
     print(header)
     print("-" * len(header))
-    for j, (lo, hi) in enumerate(zip(edges[:-1], edges[1:])):
+    for j, (lo, hi, extra) in enumerate(cells):
         cols = " ".join(f"{v:10.3f}" for v in per_flavour[:, j])
-        print(f"{f'[{lo:g}, {hi:g})':>16} {cols} {bins[j]:10.3f}")
+        label = f"[{lo:g}, {hi:g})" + "".join(f" {k}[{a:g}, {b:g})" for k, (a, b) in extra.items())
+        print(f"{label:>16} {cols} {bins[j]:10.3f}")
     print("-" * len(header))
     cols = " ".join(f"{v:10.3f}" for v in per_flavour.sum(axis=1))
     print(f"{'total':>16} {cols} {bins.sum():10.3f}")
+    return 0
+
+
+def _cmd_list(args) -> int:
+    from . import experiments
+
+    for name in experiments.names():
+        print(experiments.get(name).summary_line())
     return 0
 
 
@@ -245,12 +270,17 @@ def _cmd_sample(args) -> int:
         if key.strip() in priors:
             raise ValueError(f"--prior {key.strip()} is given twice")
         priors[key.strip()] = value
-    # seed 003 fits R_n with a Helm form factor and without the 5 % form-factor term in the
-    # signal uncertainty (footnote 4), as `jcevns reproduce` does.
-    drop_ff = "rn" in names and args.analysis.startswith("csi2017")
+    # An R_n fit uses the experiment's R_n options (CsI 2017: Helm form factor) and drops the
+    # form-factor term from the signal uncertainty where it has one (Papoulias footnote 4), as
+    # `jcevns reproduce` does.
+    spec = jcevns.experiments.get(args.analysis).likelihood
+    drop_ff = "rn" in names and spec.form_factor_sigma is not None
+    if "rn" in names:
+        for key, value in spec.rn_fit_options.items():
+            options.setdefault(key, value)
     if drop_ff:
-        options.setdefault("form_factor", "helm")
-        print("jcevns sample: rn on CsI: Helm form factor, 5 % form-factor uncertainty dropped", file=sys.stderr)
+        print(f"jcevns sample: rn: options {dict(spec.rn_fit_options)}, form-factor uncertainty "
+              f"{spec.form_factor_sigma:g} dropped from the signal normalisation", file=sys.stderr)
     analysis = jcevns.build(args.analysis, args.preset, **options)
     lik = jcevns.likelihood(analysis, args.statistic, drop_form_factor_uncertainty=drop_ff)
     result = bayes.sample(
@@ -309,17 +339,14 @@ def _add_analysis_arguments(parser, option_help: str = "analysis option, e.g. --
 
     parser.add_argument(
         "analysis",
-        choices=jcevns.ANALYSES,
-        help="csi2017-oldqf / csi2017-newqf: COHERENT CsI 2017 with the old (constant) or new quenching factor "
-        "(Papoulias, PRD 102 113004, arXiv:1907.11644); lar2020: COHERENT CENNS-10 LAr (Miranda et al., "
-        "JHEP 05 (2020) 130, arXiv:2003.12050)",
+        help=f"a registered experiment ({', '.join(jcevns.ANALYSES)}; `jcevns list` describes each) or a path to "
+        "a .toml experiment description",
     )
     parser.add_argument(
         "--preset",
-        choices=jcevns.PRESETS,
-        default="calibrated",
-        help="calibrated (default): choices that reproduce the papers' normalisation; printed: every input "
-        "exactly as printed",
+        default=None,
+        help="preset of the experiment (default: its first; for the reference analyses calibrated = choices that "
+        "reproduce the papers' normalisation, printed = every input exactly as printed)",
     )
     parser.add_argument("--option", action="append", metavar="NAME=VALUE", help=option_help + "; listed below")
 
@@ -348,6 +375,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--set", action="append", metavar="NAME=VALUE", help="parameter value, e.g. --set sin2w=0.22 (list below)"
     )
     p.set_defaults(func=_cmd_predict)
+
+    v = sub.add_parser("list", help="the registered experiments: name, target, data set, citation")
+    v.set_defaults(func=_cmd_list)
 
     s = sub.add_parser("selftest", help="fixed grids vs adaptive scipy.integrate.quad (tolerance 1e-6)")
     s.add_argument("--analysis", action="append", choices=jcevns.ANALYSES, help="restrict to these analyses")
@@ -391,8 +421,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument(
         "--statistic",
         choices=("chi2", "poisson"),
-        default="chi2",
-        help="chi2: the papers' Gaussian chi-square (default); poisson: -2 ln L of the beam-on counts",
+        default=None,
+        help="chi2: the papers' Gaussian chi-square; poisson: -2 ln L of the counts (default: the experiment's)",
     )
     c.add_argument(
         "--out", default=None, help="output directory (default: scan/<analysis>); scan.json and scan.png replaced"
@@ -428,8 +458,8 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument(
         "--statistic",
         choices=("chi2", "poisson"),
-        default="chi2",
-        help="likelihood exp(-statistic/2) with chi2 (default) or the Poisson -2 ln L",
+        default=None,
+        help="likelihood exp(-statistic/2) with chi2 or the Poisson -2 ln L (default: the experiment's)",
     )
     m.add_argument(
         "--prior",

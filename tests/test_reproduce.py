@@ -7,8 +7,12 @@ import json
 import numpy as np
 import pytest
 
-from jcevns import cli
-from jcevns.reproduce import PAPER_003, PAPER_LAR
+from jcevns import cli, experiments
+
+# Papoulias, PRD 102 (2020) 113004, Table I, and Miranda et al., JHEP 05 (2020) 130, as stored
+# with each experiment's description.
+PAPER_003 = {n: experiments.get(n).published["intervals_90"].value for n in ("csi2017-oldqf", "csi2017-newqf")}
+PAPER_LAR = experiments.get("lar2020").published["results"].value
 
 TOLERANCE = {"sin2w": 0.01, "rn": 0.2, "eps_ee_u": 0.02, "eps_ee_d": 0.02, "eps_mumu_u": 0.02,
              "eps_mumu_d": 0.02, "r2_nue": 3.0, "r2_numu": 3.0, "r2_numubar": 3.0}
