@@ -62,7 +62,7 @@ import numpy as np
 from .analyses import Analysis
 from .forward import expected_counts, templates_if_exact
 from .likelihoods import Likelihood, _chi2_at, _poisson_at, _statistic_from_signal
-from .params import SPECS, as_float64
+from .params import RADIUS_NAMES, SPECS, as_float64
 
 PRIOR_KINDS = ("uniform", "log-uniform")
 PULL_MODES = ("auto", "sample", "profile")
@@ -130,11 +130,11 @@ def default_prior(name: str, analysis: Analysis | None = None) -> Prior:
     """
     if name not in SPECS:
         raise ValueError(f"unknown parameter {name!r}; valid names: {', '.join(SPECS)}")
-    if name == "rn":
+    if name in RADIUS_NAMES:
         lower = None if analysis is None else analysis.rn_lower
         if lower is None:
-            raise ValueError("the rn prior needs an analysis with form_factor='helm' (its Helm limit)")
-        return Prior(lower, SPECS["rn"].upper)
+            raise ValueError(f"the {name} prior needs an analysis with form_factor='helm' (its Helm limit)")
+        return Prior(lower, SPECS[name].upper)
     if name.startswith("eps_"):
         return Prior(-1.0, 1.0)
     if name.startswith("mu_nu"):
@@ -202,7 +202,7 @@ def resolve_priors(analysis: Analysis, names, priors: dict | None = None) -> dic
             lo, hi = given
             prior = Prior(lo, hi, default.kind)
         spec = SPECS[name]
-        lower = analysis.rn_lower if name == "rn" else spec.lower
+        lower = analysis.rn_lower if name in RADIUS_NAMES else spec.lower
         unit = f" {spec.unit}" if spec.unit else ""
         if prior.lower < lower or prior.upper > spec.upper or (spec.lower_open and prior.lower <= spec.lower):
             bracket = "(" if spec.lower_open else "["

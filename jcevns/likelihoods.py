@@ -140,6 +140,8 @@ def _chi2_profiled(lik: Likelihood, signal):
 
 
 def _chi2_at(lik: Likelihood, signal, pulls):
+    if not isinstance(lik, Likelihood):  # a combination (jcevns.combined)
+        return lik.statistic_at(signal, pulls)
     templates, variance, _ = _pull_templates(lik, signal)
     n = lik.analysis.data["n_meas"]
     resid = n - jnp.sum(templates * (1.0 + pulls[:, None]), axis=0)
@@ -148,6 +150,8 @@ def _chi2_at(lik: Likelihood, signal, pulls):
 
 
 def _poisson_at(lik: Likelihood, signal, pulls):
+    if not isinstance(lik, Likelihood):  # a combination (jcevns.combined)
+        return lik.statistic_at(signal, pulls)
     templates, _, fixed = _pull_templates(lik, signal)
     n_obs = lik.analysis.data["n_meas"] + fixed
     mu = jnp.sum(templates * (1.0 + pulls[:, None]), axis=0) + fixed
@@ -174,6 +178,8 @@ def _poisson_profiled(lik: Likelihood, signal):
 
 
 def _statistic_from_signal(lik: Likelihood, signal):
+    if not isinstance(lik, Likelihood):  # a combination (jcevns.combined)
+        return lik.statistic_from_signal(signal)
     if lik.statistic == "chi2":
         return _chi2_profiled(lik, signal)
     return _poisson_profiled(lik, signal)
