@@ -98,8 +98,8 @@ def fisher(lik, params: Params | None = None, names=("sin2w",), *, use_asimov: b
     Example:
         >>> import jcevns
         >>> f = jcevns.fisher(jcevns.likelihood(jcevns.build("csi2017-newqf")), names=["sin2w"])
-        >>> 0.01 < f.sigma[0] < 0.1
-        True
+        >>> round(float(f.sigma[0]), 3)
+        0.041
     """
     names, theta0, info = _information(lik, params, names, use_asimov)
     if not np.all(np.isfinite(info)) or np.any(np.linalg.eigvalsh(info) <= 1e-12 * np.max(np.abs(info))):
