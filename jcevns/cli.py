@@ -5,6 +5,10 @@
 * ``jcevns reproduce [--out DIR] [--preset P] [--only csi|lar]``
 * ``jcevns scan ANALYSIS --grid sin2w=0.1:0.4:301 [--grid ...] [--profile eps_ee_d] [--out DIR]``
 * ``jcevns sample ANALYSIS --params sin2w[,rn,...] [--chains 4] [--warmup 1000] [--samples 2000] ...``
+* ``jcevns forecast ANALYSIS --params sin2w,rn [--json] [--set name=value ...] [--out DIR]``
+
+``scan``, ``sample`` and ``forecast`` accept combinations ``a+b`` (:func:`jcevns.combine`: shared
+physics, separate nuisances; ``--option`` applies to every component).
 """
 
 from __future__ import annotations
@@ -121,8 +125,8 @@ def _cmd_scan(args) -> int:
     if not 1 <= len(grid) <= 2:
         raise ValueError(f"give one or two --grid parameters, got {len(grid)}")
     profile = tuple(n.strip() for n in (args.profile or "").split(",") if n.strip())
-    analysis = jcevns.build(args.analysis, args.preset, **_parse_assignments(args.option, "--option"))
-    lik = jcevns.likelihood(analysis, args.statistic)
+    lik = _build_likelihood(args.analysis, args.preset, _parse_assignments(args.option, "--option"), args.statistic)
+    analysis = lik.analysis
     base = analysis.params(**_parse_assignments(args.set, "--set"))
     res = jcevns.scan(lik, grid, base=base, profile=profile, progress=not args.quiet)
     out = Path(args.out or f"scan/{analysis.name}")
@@ -210,8 +214,12 @@ def _cmd_sample(args) -> int:
     if drop_ff:
         options.setdefault("form_factor", "helm")
         print("jcevns sample: rn on CsI: Helm form factor, 5 % form-factor uncertainty dropped", file=sys.stderr)
-    analysis = jcevns.build(args.analysis, args.preset, **options)
-    lik = jcevns.likelihood(analysis, args.statistic, drop_form_factor_uncertainty=drop_ff)
+    if "+" in args.analysis:
+        lik = _build_likelihood(args.analysis, args.preset, options, args.statistic)
+        analysis = lik.analysis
+    else:
+        analysis = jcevns.build(args.analysis, args.preset, **options)
+        lik = jcevns.likelihood(analysis, args.statistic, drop_form_factor_uncertainty=drop_ff)
     result = bayes.sample(
         lik,
         names,
@@ -249,6 +257,63 @@ def _add_analysis_arguments(parser, option_help: str = "analysis option, e.g. --
     parser.add_argument("--option", action="append", metavar="NAME=VALUE", help=option_help)
 
 
+def _add_combinable_arguments(parser):
+    """Like :func:`_add_analysis_arguments`, for commands that also take combinations ``a+b``."""
+    import jcevns
+
+    parser.add_argument("analysis", type=_analysis_names, help=f"one of {', '.join(jcevns.ANALYSES)}, or a+b")
+    parser.add_argument("--preset", choices=jcevns.PRESETS, default="calibrated")
+    parser.add_argument("--option", action="append", metavar="NAME=VALUE", help="analysis option (every component)")
+
+
+def _analysis_names(value: str) -> str:
+    import jcevns
+
+    parts = value.split("+")
+    unknown = [p for p in parts if p not in jcevns.ANALYSES]
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown analysis {unknown[0]!r}; valid: {', '.join(jcevns.ANALYSES)}, or several joined by '+'"
+        )
+    return value
+
+
+def _build_likelihood(name: str, preset: str, options: dict, statistic: str):
+    """The likelihood of one analysis, or the combination of ``a+b+...`` (options to every one)."""
+    import jcevns
+
+    liks = [jcevns.likelihood(jcevns.build(part, preset, **options), statistic) for part in name.split("+")]
+    return liks[0] if len(liks) == 1 else jcevns.combine(*liks)
+
+
+def _cmd_forecast(args) -> int:
+    from pathlib import Path
+
+    import jcevns
+
+    from .plots import forecast_figure
+
+    names = [n.strip() for n in args.params.split(",") if n.strip()]
+    lik = _build_likelihood(args.analysis, args.preset, _parse_assignments(args.option, "--option"), args.statistic)
+    if any(n.startswith("rn") for n in names) and not lik.analysis.config.physics.uses_rn:
+        raise ValueError(f"{lik.analysis.name} does not use a neutron radius here; add --option form_factor=helm")
+    params = lik.analysis.params(**_parse_assignments(args.set, "--set"))
+    fc = jcevns.fisher(lik, params, names)
+    out = Path(args.out or f"forecast/{lik.analysis.name}")
+    out.mkdir(parents=True, exist_ok=True)
+    forecast_figure(fc, out / "forecast.png", title=f"{lik.analysis.name} ({lik.analysis.preset}): Asimov forecast")
+    result = {"analysis": lik.analysis.name, "preset": lik.analysis.preset, "statistic": lik.statistic}
+    result |= fc.to_dict() | {"plot": str(out / "forecast.png")}
+    if args.json:
+        print(json.dumps(result, indent=1))
+        return 0
+    print(f"{lik.analysis.name} ({lik.analysis.preset}): expected 1 sigma (Fisher matrix on Asimov data)")
+    for n, v, sig in zip(fc.names, fc.values, fc.sigma):
+        print(f"  {n:>12} = {v:.6g} +- {sig:.3g}")
+    print(f"wrote {out}/forecast.png")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     import jcevns
 
@@ -279,7 +344,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Scan the test statistic (pulls profiled exactly, optionally more parameters profiled "
         "with L-BFGS) on a grid of one or two parameters. Writes scan.json and scan.png.",
     )
-    _add_analysis_arguments(c)
+    _add_combinable_arguments(c)
     c.add_argument(
         "--grid",
         action="append",
@@ -300,7 +365,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Sample the posterior of some parameters with NUTS. Writes posterior.nc, summary.json, "
         "summary.md, corner.png and trace.png; exits with code 3 when the chains did not converge.",
     )
-    _add_analysis_arguments(m)
+    _add_combinable_arguments(m)
     m.add_argument("--params", required=True, help="comma-separated parameters, e.g. sin2w or zprime_g,zprime_m")
     m.add_argument("--chains", type=int, default=4)
     m.add_argument("--warmup", type=int, default=1000, help="warmup steps per chain")
@@ -328,6 +393,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     m.add_argument("--quiet", action="store_true", help="no progress bar")
     m.set_defaults(func=_cmd_sample)
+
+    f = sub.add_parser(
+        "forecast",
+        help="expected 1 sigma per parameter from the Fisher matrix at the Asimov point",
+        description="Fisher forecast: Hessian of the statistic on Asimov data at the given parameters, nuisances "
+        "marginalised. Prints the 1 sigma per parameter (or JSON) and writes forecast.png (ellipses).",
+    )
+    _add_combinable_arguments(f)
+    f.add_argument("--params", required=True, help="comma-separated parameters, e.g. sin2w,rn")
+    f.add_argument("--set", action="append", metavar="NAME=VALUE", help="true value of a parameter (Asimov point)")
+    f.add_argument("--statistic", choices=("chi2", "poisson"), default="chi2")
+    f.add_argument("--json", action="store_true", help="machine-readable output")
+    f.add_argument("--out", default=None, help="output directory (default: forecast/<analysis>)")
+    f.set_defaults(func=_cmd_forecast)
     return parser
 
 

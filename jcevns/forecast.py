@@ -105,7 +105,7 @@ def fisher(lik, params: Params | None = None, names=("sin2w",), *, use_asimov: b
     if not np.all(np.isfinite(info)) or np.any(np.linalg.eigvalsh(info) <= 1e-12 * np.max(np.abs(info))):
         raise ValueError(
             f"the Fisher matrix of {list(names)} is singular at this point: the data do not constrain every "
-            "parameter here (a coupling at exactly zero enters only squared; choose a non-zero value)"
+            "parameter here (e.g. more parameters than bins, or a coupling at exactly zero, which enters only squared)"
         )
     cov = np.linalg.inv(info)
     sigma = np.sqrt(np.diag(cov))
