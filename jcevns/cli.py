@@ -335,7 +335,7 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("reproduce", help="regenerate the two reference papers' results")
     r.add_argument("--out", default="results", help="output directory (default: results/)")
     r.add_argument("--preset", choices=jcevns.PRESETS, default="calibrated")
-    r.add_argument("--only", choices=("csi", "lar"), default=None)
+    r.add_argument("--only", choices=("csi", "lar", "combined"), default=None)
     r.set_defaults(func=_cmd_reproduce)
 
     c = sub.add_parser(

@@ -11,6 +11,8 @@ from .params import SPECS
 
 _COLOURS = {"csi2017-oldqf": "tab:blue", "csi2017-newqf": "tab:red", "lar2020": "tab:green"}
 _LABELS = {"csi2017-oldqf": "CsI, old QF", "csi2017-newqf": "CsI, new QF", "lar2020": "LAr CENNS-10"}
+_COLOURS["csi2017-newqf+lar2020"] = "k"
+_LABELS["csi2017-newqf+lar2020"] = "CsI (new QF) + LAr"
 
 
 def _label(name: str) -> str:
