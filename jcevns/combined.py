@@ -16,10 +16,10 @@ combination never forces one neutron radius on different nuclei: vary ``rn_ar`` 
 separately; ``rn`` moves only the nuclei without a radius of their own.
 
 Correlated nuisances: ``shared_flux=sigma_f`` declares the SNS neutrino flux normalisation
-common to all components. Each component's signal normalisation (its first pull, width
-``s_k``) is split into a common flux factor ``(1 + f)``, ``f ~ N(0, sigma_f)``, and its own
-remainder of width ``sqrt(s_k^2 - sigma_f^2)``; ``f`` is profiled by damped Newton steps on the
-sum of the components' exactly profiled statistics.
+common to all components. Each component's signal normalisation (the first normalisation
+nuisance on its signal, width ``s_k``) is split into a common flux factor ``(1 + f)``,
+``f ~ N(0, sigma_f)``, and its own remainder of width ``sqrt(s_k^2 - sigma_f^2)``; ``f`` is
+profiled by damped Newton steps on the sum of the components' exactly profiled statistics.
 """
 
 from __future__ import annotations
@@ -196,11 +196,23 @@ def _statistic_at(lik, signal, pulls):
     return lik.statistic_at(signal, pulls)
 
 
+def _signal_pull(lik) -> int:
+    """Index of the likelihood's signal normalisation pull (the first acting on the signal)."""
+    widths = np.asarray(lik.model.norm_widths)
+    on_signal = [k for k in range(widths.shape[0]) if widths[k, 0] > 0]
+    if not on_signal:
+        raise ValueError(f"{lik.analysis.name} has no signal normalisation nuisance to share the flux with")
+    return on_signal[0]
+
+
 def _with_signal_width(lik, sigma: float):
-    """``lik`` with its signal normalisation (first pull) width reduced to ``sigma``."""
-    widths = list(lik.sigma_pulls)
-    widths[0] = sigma
-    return dataclasses.replace(lik, sigma_pulls=tuple(widths))
+    """``lik`` with its signal normalisation width reduced to ``sigma``."""
+    k = _signal_pull(lik)
+    bm = lik.model
+    widths = bm.norm_widths.at[k].set(jnp.where(bm.norm_widths[k] > 0, sigma, 0.0))
+    bm = dataclasses.replace(bm, norm_widths=widths, pull_sigma=bm.pull_sigma.at[k].set(sigma))
+    sigmas = tuple(float(s) for s in np.asarray(bm.pull_sigma))
+    return dataclasses.replace(lik, model=bm, sigma_pulls=sigmas)
 
 
 def combine(*likelihoods, shared_flux: float | None = None) -> CombinedLikelihood:
@@ -236,12 +248,13 @@ def combine(*likelihoods, shared_flux: float | None = None) -> CombinedLikelihoo
     if len(flat) < 2:
         raise ValueError(f"combine needs at least two likelihoods, got {len(flat)}")
     if shared_flux is not None:
-        narrowest = min(lik.sigma_pulls[0] for lik in flat)
+        narrowest = min(lik.sigma_pulls[_signal_pull(lik)] for lik in flat)
         if not (math.isfinite(shared_flux) and 0 < shared_flux < narrowest):
             raise ValueError(
                 f"shared_flux must be in (0, {narrowest:g}) (the narrowest signal normalisation), got {shared_flux!r}"
             )
-        flat = [_with_signal_width(lik, math.sqrt(lik.sigma_pulls[0] ** 2 - shared_flux**2)) for lik in flat]
+        flat = [_with_signal_width(lik, math.sqrt(lik.sigma_pulls[_signal_pull(lik)] ** 2 - shared_flux**2))
+                for lik in flat]
     return CombinedLikelihood(components=tuple(flat), shared_flux=shared_flux)
 
 

@@ -21,9 +21,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from . import binned
 from .combined import CombinedLikelihood
 from .forward import _predict_kernel, _prepare
-from .likelihoods import Likelihood, _chi2_at, _poisson_at, _pull_templates
+from .likelihoods import Likelihood, _chi2_at, _poisson_at
 from .params import SPECS, Params
 
 
@@ -44,9 +45,16 @@ def asimov(lik, params: Params | None = None):
     if not isinstance(lik, Likelihood):
         raise ValueError(f"no Asimov data for a {type(lik).__name__}")
     signal = _predict_kernel(_prepare(params, lik.analysis), lik.analysis)
-    templates, _, _ = _pull_templates(lik, signal)
-    data = dict(lik.analysis.data) | {"n_meas": jnp.sum(templates, axis=0)}
-    return dataclasses.replace(lik, analysis=dataclasses.replace(lik.analysis, data=data))
+    bm = lik.model
+    mu = binned.expected(bm, signal, jnp.zeros(bm.n_pulls))
+    bm = dataclasses.replace(bm, observed=mu)
+    if bm.statistic == "chi2":
+        # The papers' variances are built from the observed counts: rebuild them from the
+        # Asimov ones (the chi-square observes the counts with subtracted backgrounds removed).
+        spec = lik.analysis.experiment.likelihood
+        data = dict(lik.analysis.data) | {spec.observed: mu}
+        bm = dataclasses.replace(bm, variance=sum(c * jnp.asarray(data[k]) for k, c in spec.chi2_variance))
+    return dataclasses.replace(lik, model=bm)
 
 
 @dataclass(frozen=True)
