@@ -207,6 +207,14 @@ def validate(params: Params, *, rn_lower: float | None = None) -> None:
         check_value(name, value, lower=rn_lower if name == "rn" else None)
 
 
+def with_own_radii(params: Params, names) -> Params:
+    """``params`` with each per-nucleus radius among ``names`` that is 0 ("use rn") set to ``rn``:
+    the same model, but a point where varying that radius changes it (a start for a fit, a
+    point for derivatives)."""
+    own = {n: params.rn for n in names if n in NEUTRON_RADIUS_PARAMETERS.values() and np.all(getattr(params, n) == 0)}
+    return params.replace(**own) if own else params
+
+
 def _check_own_radii(params: Params, rn_lower: float | None) -> None:
     """A per-nucleus radius is 0 (use ``rn``) or, like ``rn``, above the Helm limit."""
     if rn_lower is None:

@@ -35,7 +35,7 @@ import optax
 
 from .forward import _prepare, expected_counts, templates_if_exact
 from .likelihoods import Likelihood, _chi2_at, _poisson_at, _statistic_from_signal
-from .params import RADIUS_NAMES, SPECS, Params, check_value, is_concrete
+from .params import RADIUS_NAMES, SPECS, Params, check_value, is_concrete, with_own_radii
 
 
 @jax.tree_util.register_dataclass
@@ -193,7 +193,7 @@ def profile(
     unknown = [n for n in free if n not in SPECS]
     if unknown or not free and not profile_pulls_numerically:
         raise ValueError(f"free must name parameters from {', '.join(SPECS)}; got {list(free)}")
-    params = _prepare(params, lik.analysis)
+    params = with_own_radii(_prepare(params, lik.analysis), free)
     if init is None:
         x0 = jnp.stack([jnp.asarray(getattr(params, n), dtype=jnp.float64) for n in free] or [jnp.zeros(())])
         x0 = x0[: len(free)]
