@@ -422,3 +422,11 @@ def profile(bm: BinnedModel, signal, init=None) -> Profiled:
     else:
         start = jnp.zeros(bm.n_pulls)
     return _newton(bm, signal, start)
+
+
+def to_pyhf(bm: BinnedModel, signal, **kwargs) -> dict:
+    """A pyhf JSON workspace of ``bm`` with the signal as a sample with POI ``mu``; see
+    :func:`jcevns.pyhf_export.to_pyhf` for the mapping and what differs."""
+    from .pyhf_export import to_pyhf as export
+
+    return export(bm, signal, **kwargs)

@@ -7,6 +7,10 @@
 * ``jcevns reproduce [--out DIR] [--preset P] [--only csi|lar]``
 * ``jcevns scan ANALYSIS --grid sin2w=0.1:0.4:301 [--grid ...] [--profile eps_ee_d] [--out DIR]``
 * ``jcevns sample ANALYSIS --params sin2w[,rn,...] [--chains 4] [--warmup 1000] [--samples 2000] ...``
+* ``jcevns forecast ANALYSIS --params sin2w,rn [--json] [--set name=value ...] [--out DIR]``
+
+``scan``, ``sample`` and ``forecast`` accept combinations ``a+b`` (:func:`jcevns.combine`: shared
+physics, separate nuisances; ``--option`` applies to every component).
 """
 
 from __future__ import annotations
@@ -22,7 +26,11 @@ def _parse_options(items, analysis: str) -> dict:
     from .analyses import option_kinds
     from .options import parse_option, split_assignment
 
-    kinds = option_kinds(analysis)
+    parts = [analysis] if analysis.endswith(".toml") else [p for p in analysis.split("+") if p]
+    kinds = option_kinds(parts[0])
+    for part in parts[1:]:  # a combination a+b: options go to every component, so each must know them
+        other = option_kinds(part)
+        kinds = {k: v for k, v in kinds.items() if other.get(k) == v}
     out = {}
     for item in items or ():
         key, value = split_assignment(item, "--option")
@@ -32,6 +40,13 @@ def _parse_options(items, analysis: str) -> dict:
             raise ValueError(f"--option {key} is given twice")
         out[key] = parse_option(key, value, *kinds[key])
     return out
+
+
+def _default_name(analysis: str) -> str:
+    """Folder name for default outputs: the experiment name, or the stem of a TOML description."""
+    from pathlib import Path
+
+    return Path(analysis).stem if analysis.endswith(".toml") else analysis
 
 
 def _parse_params(items) -> dict:
@@ -179,10 +194,10 @@ def _cmd_scan(args) -> int:
     profile = tuple(n.strip() for n in (args.profile or "").split(",") if n.strip())
     if len(set(profile)) != len(profile):
         raise ValueError(f"--profile names a parameter twice: {args.profile!r}")
-    out = Path(args.out or f"scan/{args.analysis}")
+    out = Path(args.out or f"scan/{_default_name(args.analysis)}")
     check_output_dir(out)  # before any computation
-    analysis = jcevns.build(args.analysis, args.preset, **_parse_options(args.option, args.analysis))
-    lik = jcevns.likelihood(analysis, args.statistic)
+    lik = _build_likelihood(args.analysis, args.preset, _parse_options(args.option, args.analysis), args.statistic)
+    analysis = lik.analysis
     base = analysis.params(**_parse_params(args.set))
     res = jcevns.scan(lik, grid, base=base, profile=profile, progress=not args.quiet)
     summary = {
@@ -273,16 +288,20 @@ def _cmd_sample(args) -> int:
     # An R_n fit uses the experiment's R_n options (CsI 2017: Helm form factor) and drops the
     # form-factor term from the signal uncertainty where it has one (Papoulias footnote 4), as
     # `jcevns reproduce` does.
-    spec = jcevns.experiments.get(args.analysis).likelihood
-    drop_ff = "rn" in names and spec.form_factor_sigma is not None
-    if "rn" in names:
-        for key, value in spec.rn_fit_options.items():
-            options.setdefault(key, value)
-    if drop_ff:
-        print(f"jcevns sample: rn: options {dict(spec.rn_fit_options)}, form-factor uncertainty "
-              f"{spec.form_factor_sigma:g} dropped from the signal normalisation", file=sys.stderr)
-    analysis = jcevns.build(args.analysis, args.preset, **options)
-    lik = jcevns.likelihood(analysis, args.statistic, drop_form_factor_uncertainty=drop_ff)
+    if "+" in args.analysis:  # a combination: each component as built by default
+        lik = _build_likelihood(args.analysis, args.preset, options, args.statistic)
+        analysis = lik.analysis
+    else:
+        spec = jcevns.experiments.get(args.analysis).likelihood
+        drop_ff = "rn" in names and spec.form_factor_sigma is not None
+        if "rn" in names:
+            for key, value in spec.rn_fit_options.items():
+                options.setdefault(key, value)
+        if drop_ff:
+            print(f"jcevns sample: rn: options {dict(spec.rn_fit_options)}, form-factor uncertainty "
+                  f"{spec.form_factor_sigma:g} dropped from the signal normalisation", file=sys.stderr)
+        analysis = jcevns.build(args.analysis, args.preset, **options)
+        lik = jcevns.likelihood(analysis, args.statistic, drop_form_factor_uncertainty=drop_ff)
     result = bayes.sample(
         lik,
         names,
@@ -355,6 +374,50 @@ def _formatter():
     return argparse.RawDescriptionHelpFormatter
 
 
+def _add_combinable_arguments(parser):
+    """Like :func:`_add_analysis_arguments`, for commands that also take combinations ``a+b``."""
+    _add_analysis_arguments(parser, "analysis option (to every component of a+b)")
+
+
+def _build_likelihood(name: str, preset: str, options: dict, statistic: str):
+    """The likelihood of one analysis, or the combination of ``a+b+...`` (options to every one)."""
+    import jcevns
+
+    liks = [jcevns.likelihood(jcevns.build(part, preset, **options), statistic) for part in name.split("+") if part]
+    return liks[0] if len(liks) == 1 else jcevns.combine(*liks)
+
+
+def _cmd_forecast(args) -> int:
+    from pathlib import Path
+
+    import jcevns
+
+    from .outputs import OutputDir, check_output_dir
+    from .plots import forecast_figure
+
+    names = [n.strip() for n in args.params.split(",") if n.strip()]
+    out = Path(args.out or f"forecast/{_default_name(args.analysis)}")
+    check_output_dir(out)  # before any computation
+    lik = _build_likelihood(args.analysis, args.preset, _parse_options(args.option, args.analysis), args.statistic)
+    if any(n.startswith("rn") for n in names) and not lik.analysis.config.physics.uses_rn:
+        raise ValueError(f"{lik.analysis.name} does not use a neutron radius here; add --option form_factor=helm")
+    params = lik.analysis.params(**_parse_params(args.set))
+    fc = jcevns.fisher(lik, params, names)
+    with OutputDir(out, command="jcevns forecast", verbose=not args.json) as staged:
+        title = f"{lik.analysis.name} ({lik.analysis.preset}): Asimov forecast"
+        forecast_figure(fc, staged.path("forecast.png"), title=title)
+    result = {"analysis": lik.analysis.name, "preset": lik.analysis.preset, "statistic": lik.statistic}
+    result |= fc.to_dict() | {"plot": str(out / "forecast.png")}
+    if args.json:
+        print(json.dumps(result, indent=1))
+        return 0
+    print(f"{lik.analysis.name} ({lik.analysis.preset}): expected 1 sigma (Fisher matrix on Asimov data)")
+    for n, v, sig in zip(fc.names, fc.values, fc.sigma):
+        print(f"  {n:>12} = {v:.6g} +- {sig:.3g}")
+    print(f"wrote {out}/forecast.png")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     import jcevns
 
@@ -393,9 +456,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--preset", choices=jcevns.PRESETS, default="calibrated", help="analysis preset (calibrated)")
     r.add_argument(
         "--only",
-        choices=("csi", "lar"),
+        choices=("csi", "lar", "combined"),
         default=None,
-        help="run only the CsI 2017 analyses or only LAr; the other entries of an existing results.json are kept",
+        help="run only the CsI 2017 analyses, only LAr, or only their combination; the other entries of an "
+        "existing results.json are kept",
     )
     r.set_defaults(func=_cmd_reproduce)
 
@@ -408,7 +472,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=_parameters_epilog() + "\n\n" + _options_epilog(),
         formatter_class=_formatter(),
     )
-    _add_analysis_arguments(c)
+    _add_combinable_arguments(c)
     c.add_argument(
         "--grid",
         action="append",
@@ -438,7 +502,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=_parameters_epilog() + "\n\n" + _options_epilog(),
         formatter_class=_formatter(),
     )
-    _add_analysis_arguments(m)
+    _add_combinable_arguments(m)
     m.add_argument(
         "--params", required=True, help="comma-separated parameters, e.g. sin2w or zprime_g,zprime_m (list below)"
     )
@@ -475,6 +539,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     m.add_argument("--quiet", action="store_true", help="no progress bar")
     m.set_defaults(func=_cmd_sample)
+
+    f = sub.add_parser(
+        "forecast",
+        help="expected 1 sigma per parameter from the Fisher matrix at the Asimov point",
+        description="Fisher forecast: Hessian of the statistic on Asimov data at the given parameters, nuisances "
+        "marginalised. Prints the 1 sigma per parameter (or JSON) and writes forecast.png (ellipses).",
+    )
+    _add_combinable_arguments(f)
+    f.add_argument("--params", required=True, help="comma-separated parameters, e.g. sin2w,rn")
+    f.add_argument("--set", action="append", metavar="NAME=VALUE", help="true value of a parameter (Asimov point)")
+    f.add_argument("--statistic", choices=("chi2", "poisson"), default=None, help="default: the experiment's")
+    f.add_argument("--json", action="store_true", help="machine-readable output")
+    f.add_argument("--out", default=None, help="output directory (default: forecast/<analysis>)")
+    f.set_defaults(func=_cmd_forecast)
     return parser
 
 

@@ -33,10 +33,19 @@ from .cross_sections import (
     scalar_nucleon_charges,
     zprime_strength,
 )
-from .params import Params, as_float64, check_origin, checkify_ranges, is_concrete, mask_out_of_range, validate
+from .params import (
+    RADIUS_NAMES,
+    Params,
+    as_float64,
+    check_origin,
+    checkify_ranges,
+    is_concrete,
+    mask_out_of_range,
+    validate,
+)
 
 #: Parameters held fixed by :class:`EventTemplates` (they shape the recoil spectrum itself).
-TEMPLATE_FIXED = ("rn", "zprime_m", "scalar_m")
+TEMPLATE_FIXED = ("rn", "zprime_m", "scalar_m", *RADIUS_NAMES[1:])
 
 
 def _checked(params: Params, opts: PhysicsOptions) -> Params:
@@ -101,7 +110,13 @@ def contract_bins(per_energy_bin, bin_factors):
 
 
 def _per_flavour(params: Params, analysis: Analysis):
+    if _is_combined(analysis):  # jcevns.combined: every component's bins, in order
+        return jnp.concatenate([_per_flavour(params, a) for a in analysis.components], axis=1)
     return contract_bins(_recoil_spectrum(params, analysis) @ analysis.bin_matrix.T, analysis.bin_factors)
+
+
+def _is_combined(analysis) -> bool:
+    return not isinstance(analysis, Analysis) and hasattr(analysis, "components")
 
 
 _TRACES = {"predict": 0}
@@ -117,14 +132,15 @@ _per_flavour_kernel = jax.jit(_per_flavour)
 
 
 def _prepare(params: Params, analysis: Analysis) -> Params:
-    if not isinstance(analysis, Analysis):
+    if not isinstance(analysis, Analysis) and not _is_combined(analysis):
         raise ValueError(f"analysis must be a jcevns.Analysis (from jcevns.build), got {type(analysis).__name__}")
     if isinstance(params, Params) and (params.sin2w is None or params.rn is None):
         params = params.replace(
             sin2w=analysis.sin2w_ref if params.sin2w is None else params.sin2w,
             rn=analysis.rn_ref if params.rn is None else params.rn,
         )
-    validate(params, rn_lower=analysis.rn_lower)
+    for one in analysis.components if _is_combined(analysis) else (analysis,):
+        validate(params, rn_lower=one.rn_lower)
     check_references(params, analysis)
     return as_float64(params)
 
@@ -192,6 +208,8 @@ class EventTemplates:
 
 
 def _templates(params: Params, analysis: Analysis) -> EventTemplates:
+    if _is_combined(analysis):  # a tuple of templates, one per component
+        return tuple(_templates(params, a) for a in analysis.components)
     opts = analysis.config.physics
     params = _checked(params, opts)
     sp, sn = scalar_nucleon_charges(opts)
@@ -231,6 +249,8 @@ def templates_per_flavour(params: Params, templates: EventTemplates):
     Exact for every parameter except :data:`TEMPLATE_FIXED`, whose values are those the
     templates were built at (the values in ``params`` are ignored).
     """
+    if isinstance(templates, tuple):  # a combination (jcevns.combined)
+        return jnp.concatenate([templates_per_flavour(params, t) for t in templates], axis=1)
     params = _checked(params, templates.physics)
     diag, fc, mu2 = flavour_charges(params, templates.physics)
     d_p, d_n = diag[:, 0], diag[:, 1]

@@ -164,6 +164,8 @@ def likelihood(
 
 def _at(lik: Likelihood, signal, pulls):
     """The statistic at given pulls (the papers' units, widths ``sigma_pulls``)."""
+    if not isinstance(lik, Likelihood):  # a combination (jcevns.combined)
+        return lik.statistic_at(signal, pulls)
     return binned.twice_nll(lik.model, signal, binned.from_paper_units(lik.model, pulls))
 
 
@@ -173,6 +175,8 @@ _chi2_at = _poisson_at = _at
 
 def _statistic_from_signal(lik: Likelihood, signal):
     """``(value, pulls)``: the statistic minimised over the pulls, pulls in the papers' units."""
+    if not isinstance(lik, Likelihood):  # a combination (jcevns.combined)
+        return lik.statistic_from_signal(signal)
     res = binned.profile(lik.model, signal)
     return res.value, binned.to_paper_units(lik.model, res.pulls)
 

@@ -216,3 +216,44 @@ def scan_figure(result, path: Path, title: str = ""):
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def forecast_figure(forecast, path: Path, title: str = ""):
+    """1 and 2 sigma ellipses (Delta chi2 = 2.30, 6.18) of every pair of forecast parameters, or
+    the Gaussian Delta chi2 of a single one; written atomically."""
+    import os
+    import tempfile
+
+    plt = _plt()
+    names, centre, cov = forecast.names, forecast.values, forecast.covariance
+    k = len(names)
+    fig, axes = plt.subplots(max(k - 1, 1), max(k - 1, 1), figsize=(3.6 * max(k - 1, 1), 3.2 * max(k - 1, 1)),
+                             squeeze=False)
+    if k == 1:
+        x = np.linspace(-3, 3, 201)
+        axes[0, 0].plot(centre[0] + x * forecast.sigma[0], x**2)
+        axes[0, 0].set_xlabel(_label(names[0]))
+        axes[0, 0].set_ylabel("Delta chi2")
+    t = np.linspace(0, 2 * np.pi, 200)
+    for i in range(1, k):
+        for j in range(k - 1):
+            ax = axes[i - 1, j]
+            if j >= i:
+                ax.axis("off")
+                continue
+            sub = cov[np.ix_([j, i], [j, i])]
+            vals, vecs = np.linalg.eigh(sub)
+            for level, style in ((2.30, "-"), (6.18, "--")):
+                pts = vecs @ (np.sqrt(level * np.maximum(vals, 0))[:, None] * np.stack([np.cos(t), np.sin(t)]))
+                ax.plot(centre[j] + pts[0], centre[i] + pts[1], style, color="C0")
+            ax.plot(centre[j], centre[i], "+", color="k")
+            ax.set_xlabel(_label(names[j]))
+            ax.set_ylabel(_label(names[i]))
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    fd, tmp = tempfile.mkstemp(suffix=".png", dir=Path(path).parent)
+    os.close(fd)
+    fig.savefig(tmp, dpi=110)
+    plt.close(fig)
+    os.replace(tmp, path)
+    return path

@@ -35,7 +35,7 @@ import optax
 
 from .forward import _prepare, expected_counts, templates_if_exact
 from .likelihoods import Likelihood, _chi2_at, _poisson_at, _statistic_from_signal
-from .params import SPECS, Params, check_value, is_concrete
+from .params import RADIUS_NAMES, SPECS, Params, check_value, is_concrete, with_own_radii
 
 
 @jax.tree_util.register_dataclass
@@ -75,7 +75,7 @@ def parameter_bounds(free, analysis) -> tuple[np.ndarray, np.ndarray, np.ndarray
     hi = np.array([SPECS[n].upper for n in free], dtype=np.float64)
     even = np.array([SPECS[n].even for n in free], dtype=bool)
     for i, n in enumerate(free):
-        if n == "rn" and analysis.rn_lower is not None:
+        if n in RADIUS_NAMES and analysis.rn_lower is not None:
             lo[i] = max(lo[i], analysis.rn_lower)
     return lo, hi, even
 
@@ -189,8 +189,12 @@ def profile(
         >>> bool(res.converged)
         True
     """
-    if not isinstance(lik, Likelihood):
-        raise ValueError(f"lik must be a jcevns.Likelihood (from jcevns.likelihood), got {type(lik).__name__}")
+    from .combined import CombinedLikelihood
+
+    if not isinstance(lik, (Likelihood, CombinedLikelihood)):
+        raise ValueError(
+            f"lik must be a jcevns.Likelihood (from jcevns.likelihood or jcevns.combine), got {type(lik).__name__}"
+        )
     free = (free,) if isinstance(free, str) else tuple(free)  # one name is never split into letters
     unknown = [n for n in free if not isinstance(n, str) or n not in SPECS]
     if unknown or not free and not profile_pulls_numerically or len(set(free)) != len(free):
@@ -199,7 +203,7 @@ def profile(
         raise ValueError(f"max_steps must be a positive integer, got {max_steps!r}")
     if isinstance(tol, bool) or not (isinstance(tol, (int, float, np.floating)) and np.isfinite(tol) and tol > 0):
         raise ValueError(f"tol must be a positive finite number, got {tol!r}")
-    params = _prepare(params, lik.analysis)
+    params = with_own_radii(_prepare(params, lik.analysis), free)
     if init is None:
         x0 = jnp.stack([jnp.asarray(getattr(params, n), dtype=jnp.float64) for n in free] or [jnp.zeros(())])
         x0 = x0[: len(free)]
@@ -213,7 +217,7 @@ def profile(
         x0 = jnp.asarray(init, dtype=jnp.float64)
         if is_concrete(x0):
             for i, name in enumerate(free):
-                check_value(name, np.asarray(x0[i]), lower=lik.analysis.rn_lower if name == "rn" else None)
+                check_value(name, np.asarray(x0[i]), lower=lik.analysis.rn_lower if name in RADIUS_NAMES else None)
     bounds = tuple(jnp.asarray(b) for b in parameter_bounds(free, lik.analysis))
     templates = templates_if_exact(params, lik.analysis, free) if is_concrete(params) else None
     return _profile_kernel(params, lik, x0, bounds, templates, free, profile_pulls_numerically, max_steps, tol)

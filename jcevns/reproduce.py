@@ -217,6 +217,76 @@ def run_lar(name: str, preset: str, tick=lambda *_: None) -> tuple[dict, dict]:
     return summary, {"one_d": one, "two_d": two, "mediators": med, "analysis": an}
 
 
+#: The combined section: CsI 2017 with the new quenching factor and CENNS-10 LAr, fitted together.
+COMBINED = "csi2017-newqf+lar2020"
+
+
+def run_combined(preset: str, tick=lambda *_: None) -> tuple[dict, dict]:
+    """CsI 2017 (new QF) and LAr 2020 combined (:func:`jcevns.combine`: shared physics, each
+    experiment's own pulls), beside each alone: sin2w and the ee NSI couplings (1D and the
+    (eps_ee_d, eps_ee_u) plane) and the universal Z' exclusion. Returns ``(summary, curves)``
+    with the fields of a single analysis; ``curves`` holds the three fits for the figures.
+
+    Every fit here, alone or combined, uses the combination's reference ``sin2w`` (that of the
+    first component, Papoulias 2020) so that the three curves differ only by the data."""
+    from .combined import combine
+
+    liks = {name: likelihood(build(name, preset)) for name in COMBINED.split("+")}
+    liks[COMBINED] = combine(*liks.values())
+    sin2w = float(liks[COMBINED].analysis.params().sin2w)
+    curves = {}
+    for name, lik in liks.items():
+        base = lik.analysis.params(sin2w=sin2w)
+        one = {p: _one_d(lik, p, _GRIDS["sin2w"] if p == "sin2w" else _EPS, base=base)
+               for p in ("sin2w", "eps_ee_u", "eps_ee_d")}
+        two = {"nsi_ee": _two_d(lik, ("eps_ee_d", "eps_ee_u"), (_NSI_2D, _NSI_2D), base=base)}
+        curves[name] = {"one_d": one, "two_d": two, "mediators": {"zprime": _mediator(lik, "zprime")}}
+        tick()
+    c = curves[COMBINED]
+    summary = _summary(liks[COMBINED].analysis, liks[COMBINED], c["one_d"], c["mediators"])
+    summary["alone"] = {
+        name: {"best_fit": {p: r["best"] for p, r in curves[name]["one_d"].items()},
+               "intervals_90": {p: r["intervals"] for p, r in curves[name]["one_d"].items()}}
+        for name in liks if name != COMBINED
+    }
+    summary["nsi_ee_best"] = c["two_d"]["nsi_ee"]["best"]
+    return summary, curves
+
+
+def combined_figures(curves: dict, out_dir: Path) -> list[Path]:
+    """Figures of :func:`run_combined`: profiles, the NSI plane and the Z' exclusion, the
+    combination beside each experiment alone."""
+    from . import plots
+
+    out_dir = Path(out_dir)
+    return [
+        plots.profiles_figure(curves, ["sin2w", "eps_ee_u", "eps_ee_d"], out_dir / "combined_profiles.png"),
+        plots.contours_figure(curves, {k: "nsi_ee" for k in curves}, out_dir / "combined_nsi_ee.png",
+                              "CsI (new QF) + LAr: 90 % CL NSI (ee)"),
+        plots.exclusions_figure(curves, "zprime", out_dir / "combined_exclusion_zprime.png"),
+    ]
+
+
+def _combined_report(r: dict) -> list[str]:
+    lines = [
+        "",
+        f"## Combined fit: CsI 2017 (new QF) + CENNS-10 LAr ({r['preset']} preset)",
+        "",
+        "Shared physics parameters, each experiment's own nuisance pulls (jcevns.combine); every fit",
+        "at the same reference point. 90 % CL, one parameter at a time:",
+        "",
+        "| parameter | combined | CsI (new QF) alone | LAr alone |",
+        "|---|---|---|---|",
+    ]
+    alone = r["alone"]
+    for p, ints in r["intervals_90"].items():
+        cols = [_fmt_intervals(ints)] + [_fmt_intervals(alone[n]["intervals_90"][p]) for n in COMBINED.split("+")]
+        lines.append(f"| {p} | " + " | ".join(cols) + " |")
+    best = ", ".join(f"{k} = {v:.3g}" for k, v in r["nsi_ee_best"].items())
+    lines += ["", f"Best fit on the (eps_ee_d, eps_ee_u) grid, combined: {best}."]
+    return lines
+
+
 def _summary(an, lik, one: dict, med: dict) -> dict:
     sm = an.params()
     chi2_sm, pulls = profiled(sm, lik)
@@ -254,6 +324,8 @@ def run(preset: str = "calibrated", only: str | None = None, progress: bool = Tr
         for name in experiments.names()
         if _recipe(name) in RECIPES and only in (None, RECIPES[_recipe(name)][0])
     ]
+    if only in (None, "combined"):
+        jobs.append((COMBINED, 3))
     bar = None
     if progress:
         from tqdm.auto import tqdm
@@ -263,7 +335,10 @@ def run(preset: str = "calibrated", only: str | None = None, progress: bool = Tr
     start = time.perf_counter()
     results, curves = {}, {}
     for name, _ in jobs:
-        results[name], curves[name] = RECIPES[_recipe(name)][1](name, preset, tick)
+        if name == COMBINED:
+            results[name], curves[name] = run_combined(preset, tick)
+        else:
+            results[name], curves[name] = RECIPES[_recipe(name)][1](name, preset, tick)
     if bar is not None:
         bar.close()
     return results, curves, time.perf_counter() - start
@@ -366,6 +441,8 @@ def write_report(results: dict, wall_s: float, path: Path) -> None:
         "|---|---|---|---|---|---|",
     ]
     for name, r in results.items():
+        if name == COMBINED:
+            continue  # no published total for the combination
         paper = _published(name, "sm_total")
         lines.append(
             f"| {name} | {r['preset']} | {r['sm_total']:.1f} | {paper:.0f} "
@@ -440,6 +517,8 @@ def write_report(results: dict, wall_s: float, path: Path) -> None:
             "bounded only by the range allowed to R_n (a larger radius lowers the rate as a larger sin2w",
             "raises it), so the width is quoted for R_n up to its own 90 % upper limit and up to 15 fm.",
         ]
+    if COMBINED in results:
+        lines += _combined_report(results[COMBINED])
     lines += [
         "",
         "## Mediator exclusions (90 % CL, smallest excluded coupling g; g^2 = g_nu g_q)",
@@ -508,7 +587,10 @@ def main(out: str = "results", preset: str = "calibrated", only: str | None = No
         payload["meta"] = {"jcevns": __version__, "wall_s": wall, "preset": preset, "updated": sorted(results)}
         staged.path("results.json").write_text(json.dumps(payload, indent=1))
         write_report({**{k: payload[k] for k in kept}, **results}, wall, staged.path("report.md"))
-        figures = plots.reproduction_figures(curves, staged.path("figures"))
+        single = {k: v for k, v in curves.items() if k != COMBINED}
+        figures = plots.reproduction_figures(single, staged.path("figures")) if single else []
+        if COMBINED in curves:
+            figures += combined_figures(curves[COMBINED], staged.path("figures"))
     note = f" (kept {', '.join(kept)} from the earlier results.json)" if kept else ""
     print(f"wrote {out_dir / 'results.json'}, {out_dir / 'report.md'} and {len(figures)} figures in {wall:.1f} s{note}")
     return 0
