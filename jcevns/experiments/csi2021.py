@@ -191,10 +191,12 @@ class CsI2021:
     Attributes:
         analysis: recoil grid, flux moments and the PE ``bin_matrix`` (steps 1-3 of the module doc).
         bin_factors: ``(3, n_PE, n_t)`` time probabilities times efficiency per flavour.
+        t_weights: quadrature weights of the recoil nodes (for systematic variants).
     """
 
     analysis: Analysis
     bin_factors: jax.Array
+    t_weights: jax.Array
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -248,7 +250,7 @@ def build(physics: dict | None = None, **options) -> CsI2021:
         response=lambda t: np.ones_like(t),
     )
     t_nodes, weights, _, moments = _recoil_grid(detector, config)
-    matrix = pe_response(t_nodes, opts) * weights[None, :]
+    matrix, factors = response_arrays(t_nodes, weights, opts)
     analysis = Analysis(
         t_nodes=jnp.asarray(t_nodes),
         bin_matrix=jnp.asarray(matrix),
@@ -261,8 +263,28 @@ def build(physics: dict | None = None, **options) -> CsI2021:
         sin2w_ref=SIN2W_REF,
         rn_ref=RN_REF,
     )
+    return CsI2021(analysis=analysis, bin_factors=jnp.asarray(factors), t_weights=jnp.asarray(weights))
+
+
+def response_arrays(t_nodes, weights, opts: CsI2021Options) -> tuple[np.ndarray, np.ndarray]:
+    """``bin_matrix`` ``(n_PE, n_nodes)`` (quadrature weights x PE response) and ``bin_factors``
+    ``(3, n_PE, n_t)`` for recoil nodes ``t_nodes`` [MeV]. Systematic variants reuse the nominal
+    nodes, so they share the nominal flux moments and compiled kernels."""
+    matrix = pe_response(t_nodes, opts) * np.asarray(weights)[None, :]
     factors = np.broadcast_to(time_factors(opts)[:, None, :], (3, PE_EDGES.size - 1, T_EDGES_US.size - 1))
-    return CsI2021(analysis=analysis, bin_factors=jnp.asarray(np.array(factors)))
+    return matrix, np.array(factors)
+
+
+def variant_counts(params: Params, exp: CsI2021, **options) -> np.ndarray:
+    """Counts ``(n_PE * n_t,)`` with other detector options (quenching curve, efficiency, timing)
+    on the nominal recoil grid: one recoil spectrum, numpy contractions, no recompilation."""
+    opts = dataclasses.replace(exp.analysis.config.detector, **options)
+    spectrum = np.asarray(_spectrum(forward._prepare(params, exp.analysis), exp.analysis))
+    matrix, factors = response_arrays(np.asarray(exp.analysis.t_nodes), np.asarray(exp.t_weights), opts)
+    return np.einsum("fe,fex->ex", spectrum @ matrix.T, factors).ravel()
+
+
+_spectrum = jax.jit(forward.recoil_spectrum)
 
 
 def contract(per_flavour, bin_factors):
