@@ -11,8 +11,10 @@ _jax.config.update("jax_enable_x64", True)
 
 from . import constants, flux, form_factors  # noqa: E402
 from .analyses import ANALYSES, PRESETS, Analysis, build  # noqa: E402
+from .combined import CombinedLikelihood, combine  # noqa: E402
 from .cross_sections import PhysicsOptions, dsigma_dt  # noqa: E402
 from .flux import FLAVOURS  # noqa: E402
+from .forecast import Forecast, fisher  # noqa: E402
 from .forward import (  # noqa: E402
     EventTemplates,
     event_templates,
@@ -35,6 +37,8 @@ __all__ = [
     "FLAVOURS",
     "SPECS",
     "Analysis",
+    "CombinedLikelihood",
+    "Forecast",
     "EventTemplates",
     "Interval",
     "Likelihood",
@@ -43,6 +47,8 @@ __all__ = [
     "Params",
     "PhysicsOptions",
     "build",
+    "combine",
+    "fisher",
     "constants",
     "dsigma_dt",
     "event_templates",

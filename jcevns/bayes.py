@@ -60,9 +60,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from .analyses import Analysis
+from .combined import CombinedLikelihood
 from .forward import expected_counts, templates_if_exact
 from .likelihoods import Likelihood, _chi2_at, _poisson_at, _statistic_from_signal
-from .params import SPECS, as_float64
+from .params import RADIUS_NAMES, SPECS, as_float64
 
 PRIOR_KINDS = ("uniform", "log-uniform")
 PULL_MODES = ("auto", "sample", "profile")
@@ -130,11 +131,11 @@ def default_prior(name: str, analysis: Analysis | None = None) -> Prior:
     """
     if name not in SPECS:
         raise ValueError(f"unknown parameter {name!r}; valid names: {', '.join(SPECS)}")
-    if name == "rn":
+    if name in RADIUS_NAMES:
         lower = None if analysis is None else analysis.rn_lower
         if lower is None:
-            raise ValueError("the rn prior needs an analysis with form_factor='helm' (its Helm limit)")
-        return Prior(lower, SPECS["rn"].upper)
+            raise ValueError(f"the {name} prior needs an analysis with form_factor='helm' (its Helm limit)")
+        return Prior(lower, SPECS[name].upper)
     if name.startswith("eps_"):
         return Prior(-1.0, 1.0)
     if name.startswith("mu_nu"):
@@ -202,7 +203,7 @@ def resolve_priors(analysis: Analysis, names, priors: dict | None = None) -> dic
             lo, hi = given
             prior = Prior(lo, hi, default.kind)
         spec = SPECS[name]
-        lower = analysis.rn_lower if name == "rn" else spec.lower
+        lower = analysis.rn_lower if name in RADIUS_NAMES else spec.lower
         unit = f" {spec.unit}" if spec.unit else ""
         if prior.lower < lower or prior.upper > spec.upper or (spec.lower_open and prior.lower <= spec.lower):
             bracket = "(" if spec.lower_open else "["
@@ -593,8 +594,10 @@ def sample(
     """
     from numpyro.infer import MCMC, NUTS, init_to_median
 
-    if not isinstance(lik, Likelihood):
-        raise ValueError(f"lik must be a jcevns.Likelihood (from jcevns.likelihood), got {type(lik).__name__}")
+    if not isinstance(lik, (Likelihood, CombinedLikelihood)):
+        raise ValueError(
+            f"lik must be a jcevns.Likelihood (from jcevns.likelihood or jcevns.combine), got {type(lik).__name__}"
+        )
     if not jax.config.jax_enable_x64:
         raise ValueError("jcevns.bayes.sample needs float64: jax_enable_x64 was switched off after importing jcevns")
     for label, v, least in (("chains", chains, 1), ("warmup", warmup, 1), ("samples", samples, 1)):

@@ -1,10 +1,16 @@
 """The ``jcevns`` command line: verbs mirror the Python API.
 
-* ``jcevns predict ANALYSIS [--preset P] [--json] [--set name=value ...]``
+* ``jcevns list``
+* ``jcevns predict ANALYSIS [--preset P] [--json] [--set name=value ...]`` (ANALYSIS: a registered
+  name or a ``.toml`` description)
 * ``jcevns selftest [--analysis A ...] [--preset P]``
-* ``jcevns reproduce [--out DIR] [--preset P] [--only csi|lar|csi2021]``
+* ``jcevns reproduce [--out DIR] [--preset P] [--only csi|lar|combined|csi2021]``
 * ``jcevns scan ANALYSIS --grid sin2w=0.1:0.4:301 [--grid ...] [--profile eps_ee_d] [--out DIR]``
 * ``jcevns sample ANALYSIS --params sin2w[,rn,...] [--chains 4] [--warmup 1000] [--samples 2000] ...``
+* ``jcevns forecast ANALYSIS --params sin2w,rn [--json] [--set name=value ...] [--out DIR]``
+
+``scan``, ``sample`` and ``forecast`` accept combinations ``a+b`` (:func:`jcevns.combine`: shared
+physics, separate nuisances; ``--option`` applies to every component).
 """
 
 from __future__ import annotations
@@ -29,6 +35,20 @@ def _parse_assignments(items, what: str) -> dict:
     return out
 
 
+def _bin_cells(analysis) -> list:
+    """``(lo, hi, {observable: (lo, hi)})`` per bin of the full binning (energy slowest)."""
+    import itertools
+
+    edges = analysis.bin_edges
+    extra = analysis.experiment.observables
+    ranges = [list(zip(o.edges[:-1], o.edges[1:])) for o in extra]
+    return [
+        (lo, hi, {o.name: r for o, r in zip(extra, combo)})
+        for lo, hi in zip(edges[:-1], edges[1:])
+        for combo in itertools.product(*ranges)
+    ]
+
+
 def _cmd_predict(args) -> int:
     import numpy as np
 
@@ -39,13 +59,13 @@ def _cmd_predict(args) -> int:
     params = analysis.params(**_parse_assignments(args.set, "--set"))
     per_flavour = np.asarray(jcevns.predict_per_flavour(params, analysis))
     bins = per_flavour.sum(axis=0)
-    edges = analysis.bin_edges
+    cells = _bin_cells(analysis)
     if args.json:
         out = {
             "analysis": analysis.name,
             "preset": analysis.preset,
             "observable": analysis.detector.observable,
-            "bins": [{"lo": lo, "hi": hi, "events": float(n)} for lo, hi, n in zip(edges[:-1], edges[1:], bins)],
+            "bins": [{"lo": lo, "hi": hi, **extra, "events": float(n)} for (lo, hi, extra), n in zip(cells, bins)],
             "per_flavour": {f: float(v) for f, v in zip(jcevns.FLAVOURS, per_flavour.sum(axis=1))},
             "total": float(bins.sum()),
             "params": {k: v for k, v in params.to_dict().items()},
@@ -58,12 +78,21 @@ def _cmd_predict(args) -> int:
     header = f"{obs + ' bin':>16} {'nu_mu':>10} {'nu_mu_bar':>10} {'nu_e':>10} {'total':>10}"
     print(header)
     print("-" * len(header))
-    for j, (lo, hi) in enumerate(zip(edges[:-1], edges[1:])):
+    for j, (lo, hi, extra) in enumerate(cells):
         cols = " ".join(f"{v:10.3f}" for v in per_flavour[:, j])
-        print(f"{f'[{lo:g}, {hi:g})':>16} {cols} {bins[j]:10.3f}")
+        label = f"[{lo:g}, {hi:g})" + "".join(f" {k}[{a:g}, {b:g})" for k, (a, b) in extra.items())
+        print(f"{label:>16} {cols} {bins[j]:10.3f}")
     print("-" * len(header))
     cols = " ".join(f"{v:10.3f}" for v in per_flavour.sum(axis=1))
     print(f"{'total':>16} {cols} {bins.sum():10.3f}")
+    return 0
+
+
+def _cmd_list(args) -> int:
+    from . import experiments
+
+    for name in experiments.names():
+        print(experiments.get(name).summary_line())
     return 0
 
 
@@ -121,8 +150,8 @@ def _cmd_scan(args) -> int:
     if not 1 <= len(grid) <= 2:
         raise ValueError(f"give one or two --grid parameters, got {len(grid)}")
     profile = tuple(n.strip() for n in (args.profile or "").split(",") if n.strip())
-    analysis = jcevns.build(args.analysis, args.preset, **_parse_assignments(args.option, "--option"))
-    lik = jcevns.likelihood(analysis, args.statistic)
+    lik = _build_likelihood(args.analysis, args.preset, _parse_assignments(args.option, "--option"), args.statistic)
+    analysis = lik.analysis
     base = analysis.params(**_parse_assignments(args.set, "--set"))
     res = jcevns.scan(lik, grid, base=base, profile=profile, progress=not args.quiet)
     out = Path(args.out or f"scan/{analysis.name}")
@@ -204,14 +233,23 @@ def _cmd_sample(args) -> int:
             raise ValueError(f"--prior must look like name=LO:HI or name=log:LO:HI, got {item!r}")
         key, value = item.split("=", 1)
         priors[key.strip()] = value
-    # seed 003 fits R_n with a Helm form factor and without the 5 % form-factor term in the
-    # signal uncertainty (footnote 4), as `jcevns reproduce` does.
-    drop_ff = "rn" in names and args.analysis.startswith("csi2017")
-    if drop_ff:
-        options.setdefault("form_factor", "helm")
-        print("jcevns sample: rn on CsI: Helm form factor, 5 % form-factor uncertainty dropped", file=sys.stderr)
-    analysis = jcevns.build(args.analysis, args.preset, **options)
-    lik = jcevns.likelihood(analysis, args.statistic, drop_form_factor_uncertainty=drop_ff)
+    # An R_n fit uses the experiment's R_n options (CsI 2017: Helm form factor) and drops the
+    # form-factor term from the signal uncertainty where it has one (Papoulias footnote 4), as
+    # `jcevns reproduce` does.
+    if "+" in args.analysis:  # a combination: each component as built by default
+        lik = _build_likelihood(args.analysis, args.preset, options, args.statistic)
+        analysis = lik.analysis
+    else:
+        spec = jcevns.experiments.get(args.analysis).likelihood
+        drop_ff = "rn" in names and spec.form_factor_sigma is not None
+        if "rn" in names:
+            for key, value in spec.rn_fit_options.items():
+                options.setdefault(key, value)
+        if drop_ff:
+            print(f"jcevns sample: rn: options {dict(spec.rn_fit_options)}, form-factor uncertainty "
+                  f"{spec.form_factor_sigma:g} dropped from the signal normalisation", file=sys.stderr)
+        analysis = jcevns.build(args.analysis, args.preset, **options)
+        lik = jcevns.likelihood(analysis, args.statistic, drop_form_factor_uncertainty=drop_ff)
     result = bayes.sample(
         lik,
         names,
@@ -244,9 +282,50 @@ def _add_analysis_arguments(parser, option_help: str = "analysis option, e.g. --
     """The arguments every analysis-based command shares: the analysis, ``--preset``, ``--option``."""
     import jcevns
 
-    parser.add_argument("analysis", choices=jcevns.ANALYSES)
-    parser.add_argument("--preset", choices=jcevns.PRESETS, default="calibrated")
+    parser.add_argument("analysis", help=f"one of {', '.join(jcevns.ANALYSES)} (jcevns list), or a .toml file")
+    parser.add_argument("--preset", default=None, help="preset (default: the experiment's first, e.g. calibrated)")
     parser.add_argument("--option", action="append", metavar="NAME=VALUE", help=option_help)
+
+
+def _add_combinable_arguments(parser):
+    """Like :func:`_add_analysis_arguments`, for commands that also take combinations ``a+b``."""
+    _add_analysis_arguments(parser, "analysis option (to every component of a+b)")
+
+
+def _build_likelihood(name: str, preset: str, options: dict, statistic: str):
+    """The likelihood of one analysis, or the combination of ``a+b+...`` (options to every one)."""
+    import jcevns
+
+    liks = [jcevns.likelihood(jcevns.build(part, preset, **options), statistic) for part in name.split("+") if part]
+    return liks[0] if len(liks) == 1 else jcevns.combine(*liks)
+
+
+def _cmd_forecast(args) -> int:
+    from pathlib import Path
+
+    import jcevns
+
+    from .plots import forecast_figure
+
+    names = [n.strip() for n in args.params.split(",") if n.strip()]
+    lik = _build_likelihood(args.analysis, args.preset, _parse_assignments(args.option, "--option"), args.statistic)
+    if any(n.startswith("rn") for n in names) and not lik.analysis.config.physics.uses_rn:
+        raise ValueError(f"{lik.analysis.name} does not use a neutron radius here; add --option form_factor=helm")
+    params = lik.analysis.params(**_parse_assignments(args.set, "--set"))
+    fc = jcevns.fisher(lik, params, names)
+    out = Path(args.out or f"forecast/{lik.analysis.name}")
+    out.mkdir(parents=True, exist_ok=True)
+    forecast_figure(fc, out / "forecast.png", title=f"{lik.analysis.name} ({lik.analysis.preset}): Asimov forecast")
+    result = {"analysis": lik.analysis.name, "preset": lik.analysis.preset, "statistic": lik.statistic}
+    result |= fc.to_dict() | {"plot": str(out / "forecast.png")}
+    if args.json:
+        print(json.dumps(result, indent=1))
+        return 0
+    print(f"{lik.analysis.name} ({lik.analysis.preset}): expected 1 sigma (Fisher matrix on Asimov data)")
+    for n, v, sig in zip(fc.names, fc.values, fc.sigma):
+        print(f"  {n:>12} = {v:.6g} +- {sig:.3g}")
+    print(f"wrote {out}/forecast.png")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -262,6 +341,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", metavar="NAME=VALUE", help="parameter value, e.g. --set sin2w=0.22")
     p.set_defaults(func=_cmd_predict)
 
+    v = sub.add_parser("list", help="the registered experiments: name, target, data set, citation")
+    v.set_defaults(func=_cmd_list)
+
     s = sub.add_parser("selftest", help="fixed grids vs adaptive scipy.integrate.quad (tolerance 1e-6)")
     s.add_argument("--analysis", action="append", choices=jcevns.ANALYSES, help="restrict to these analyses")
     s.add_argument("--preset", choices=jcevns.PRESETS, default="calibrated")
@@ -270,7 +352,7 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("reproduce", help="regenerate the two reference papers' results")
     r.add_argument("--out", default="results", help="output directory (default: results/)")
     r.add_argument("--preset", choices=jcevns.PRESETS, default="calibrated")
-    r.add_argument("--only", choices=("csi", "lar", "csi2021"), default=None)
+    r.add_argument("--only", choices=("csi", "lar", "combined", "csi2021"), default=None)
     r.set_defaults(func=_cmd_reproduce)
 
     c = sub.add_parser(
@@ -279,7 +361,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Scan the test statistic (pulls profiled exactly, optionally more parameters profiled "
         "with L-BFGS) on a grid of one or two parameters. Writes scan.json and scan.png.",
     )
-    _add_analysis_arguments(c)
+    _add_combinable_arguments(c)
     c.add_argument(
         "--grid",
         action="append",
@@ -289,7 +371,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     c.add_argument("--profile", default=None, help="comma-separated parameters to minimise over at every point")
     c.add_argument("--set", action="append", metavar="NAME=VALUE", help="value of a fixed parameter")
-    c.add_argument("--statistic", choices=("chi2", "poisson"), default="chi2")
+    c.add_argument("--statistic", choices=("chi2", "poisson"), default=None, help="default: the experiment's")
     c.add_argument("--out", default=None, help="output directory (default: scan/<analysis>)")
     c.add_argument("--quiet", action="store_true", help="no progress bar")
     c.set_defaults(func=_cmd_scan)
@@ -300,7 +382,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Sample the posterior of some parameters with NUTS. Writes posterior.nc, summary.json, "
         "summary.md, corner.png and trace.png; exits with code 3 when the chains did not converge.",
     )
-    _add_analysis_arguments(m)
+    _add_combinable_arguments(m)
     m.add_argument("--params", required=True, help="comma-separated parameters, e.g. sin2w or zprime_g,zprime_m")
     m.add_argument("--chains", type=int, default=4)
     m.add_argument("--warmup", type=int, default=1000, help="warmup steps per chain")
@@ -313,7 +395,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="auto",
         help="marginalise or profile the pulls (auto: profile when a mediator mass is sampled, else sample)",
     )
-    m.add_argument("--statistic", choices=("chi2", "poisson"), default="chi2")
+    m.add_argument("--statistic", choices=("chi2", "poisson"), default=None, help="default: the experiment's")
     m.add_argument(
         "--prior",
         action="append",
@@ -328,6 +410,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     m.add_argument("--quiet", action="store_true", help="no progress bar")
     m.set_defaults(func=_cmd_sample)
+
+    f = sub.add_parser(
+        "forecast",
+        help="expected 1 sigma per parameter from the Fisher matrix at the Asimov point",
+        description="Fisher forecast: Hessian of the statistic on Asimov data at the given parameters, nuisances "
+        "marginalised. Prints the 1 sigma per parameter (or JSON) and writes forecast.png (ellipses).",
+    )
+    _add_combinable_arguments(f)
+    f.add_argument("--params", required=True, help="comma-separated parameters, e.g. sin2w,rn")
+    f.add_argument("--set", action="append", metavar="NAME=VALUE", help="true value of a parameter (Asimov point)")
+    f.add_argument("--statistic", choices=("chi2", "poisson"), default=None, help="default: the experiment's")
+    f.add_argument("--json", action="store_true", help="machine-readable output")
+    f.add_argument("--out", default=None, help="output directory (default: forecast/<analysis>)")
+    f.set_defaults(func=_cmd_forecast)
     return parser
 
 

@@ -33,7 +33,7 @@ from . import constants as c
 from . import couplings, form_factors
 from .flux import FLAVOURS
 from .nuclei import Nucleus
-from .params import Params
+from .params import NEUTRON_RADIUS_PARAMETERS, Params
 
 _CM2 = c.HBARC_MEV_CM**2  # MeV^-2 -> cm^2
 
@@ -108,6 +108,16 @@ class PhysicsOptions:
         return factor * c.CHARGE_RADIUS_COEFF_PRINTED * c.R2_UNIT_MEV2
 
 
+def neutron_radius(params: Params, nucleus: Nucleus):
+    """The nucleus' own radius parameter (``rn_cs``, ``rn_ar``, ...) where set (non-zero), else
+    ``rn`` [fm] (:data:`jcevns.params.NEUTRON_RADIUS_PARAMETERS`)."""
+    name = NEUTRON_RADIUS_PARAMETERS.get(nucleus.z)
+    if name is None:
+        return params.rn
+    own = getattr(params, name)
+    return jnp.where(own > 0, own, params.rn)
+
+
 def form_factor_pair(params: Params, nucleus: Nucleus, iso_index: int, q_fm, opts: PhysicsOptions):
     """Proton and neutron form factors ``(F_p, F_n)`` at momentum transfer ``q`` [fm^-1]."""
     if opts.form_factor == "klein-nystrand":
@@ -115,7 +125,7 @@ def form_factor_pair(params: Params, nucleus: Nucleus, iso_index: int, q_fm, opt
             q_fm, opts.kn_radius_coeff_fm * nucleus.a ** (1.0 / 3.0), opts.kn_yukawa_range_fm
         )
         return f, f
-    f_n = form_factors.helm(q_fm, params.rn, opts.helm_skin_fm)
+    f_n = form_factors.helm(q_fm, neutron_radius(params, nucleus), opts.helm_skin_fm)
     if opts.proton_rms_radius_fm is None:
         return f_n, f_n
     f_p = form_factors.helm(q_fm, opts.proton_rms_radius_fm[iso_index], opts.helm_skin_fm)

@@ -32,10 +32,10 @@ from .cross_sections import (
     scalar_nucleon_charges,
     zprime_strength,
 )
-from .params import Params, as_float64, validate
+from .params import RADIUS_NAMES, Params, as_float64, validate
 
 #: Parameters held fixed by :class:`EventTemplates` (they shape the recoil spectrum itself).
-TEMPLATE_FIXED = ("rn", "zprime_m", "scalar_m")
+TEMPLATE_FIXED = ("rn", "zprime_m", "scalar_m", *RADIUS_NAMES[1:])
 
 
 def recoil_spectrum(params: Params, analysis: Analysis):
@@ -52,8 +52,23 @@ def recoil_spectrum(params: Params, analysis: Analysis):
     return total
 
 
+def contract_bins(per_energy_bin, bin_factors):
+    """Events per flavour in the full binning, ``(..., 3, n_e * n_x)`` (energy slowest), from events
+    per flavour and energy bin ``(..., 3, n_e)`` and the analysis' ``bin_factors`` ``(3, n_e, n_x)``.
+
+    With the default factors (ones, ``n_x = 1``) the values are unchanged bit for bit."""
+    full = per_energy_bin[..., None] * bin_factors
+    return full.reshape(full.shape[:-2] + (-1,))
+
+
 def _per_flavour(params: Params, analysis: Analysis):
-    return recoil_spectrum(params, analysis) @ analysis.bin_matrix.T
+    if _is_combined(analysis):  # jcevns.combined: every component's bins, in order
+        return jnp.concatenate([_per_flavour(params, a) for a in analysis.components], axis=1)
+    return contract_bins(recoil_spectrum(params, analysis) @ analysis.bin_matrix.T, analysis.bin_factors)
+
+
+def _is_combined(analysis) -> bool:
+    return not isinstance(analysis, Analysis) and hasattr(analysis, "components")
 
 
 _TRACES = {"predict": 0}
@@ -69,14 +84,15 @@ _per_flavour_kernel = jax.jit(_per_flavour)
 
 
 def _prepare(params: Params, analysis: Analysis) -> Params:
-    if not isinstance(analysis, Analysis):
+    if not isinstance(analysis, Analysis) and not _is_combined(analysis):
         raise ValueError(f"analysis must be a jcevns.Analysis (from jcevns.build), got {type(analysis).__name__}")
     if isinstance(params, Params) and (params.sin2w is None or params.rn is None):
         params = params.replace(
             sin2w=analysis.sin2w_ref if params.sin2w is None else params.sin2w,
             rn=analysis.rn_ref if params.rn is None else params.rn,
         )
-    validate(params, rn_lower=analysis.rn_lower)
+    for one in analysis.components if _is_combined(analysis) else (analysis,):
+        validate(params, rn_lower=one.rn_lower)
     return as_float64(params)
 
 
@@ -137,6 +153,8 @@ class EventTemplates:
 
 
 def _templates(params: Params, analysis: Analysis) -> EventTemplates:
+    if _is_combined(analysis):  # a tuple of templates, one per component
+        return tuple(_templates(params, a) for a in analysis.components)
     opts = analysis.config.physics
     sp, sn = scalar_nucleon_charges(opts)
     weak = magnetic = scalar = 0.0
@@ -155,6 +173,8 @@ def _templates(params: Params, analysis: Analysis) -> EventTemplates:
         phi = ((sp * xp + sn * xn) / (q2 + params.scalar_m**2)) ** 2
         scalar = scalar + jnp.sum(fold(k_scalar) * phi, axis=-1)
     fixed = jnp.stack([jnp.asarray(getattr(params, n), dtype=jnp.float64) for n in TEMPLATE_FIXED])
+    # the non-energy observables: the same per-flavour contraction as the full prediction
+    weak, magnetic, scalar = (contract_bins(x, analysis.bin_factors) for x in (weak, magnetic, scalar))
     return EventTemplates(weak=weak, magnetic=magnetic, scalar=scalar, fixed=fixed, physics=opts)
 
 
@@ -173,6 +193,8 @@ def templates_per_flavour(params: Params, templates: EventTemplates):
     Exact for every parameter except :data:`TEMPLATE_FIXED`, whose values are those the
     templates were built at (the values in ``params`` are ignored).
     """
+    if isinstance(templates, tuple):  # a combination (jcevns.combined)
+        return jnp.concatenate([templates_per_flavour(params, t) for t in templates], axis=1)
     diag, fc, mu2 = flavour_charges(params, templates.physics)
     d_p, d_n = diag[:, 0], diag[:, 1]
     s_pp = d_p**2 + jnp.sum(fc[:, :, 0] ** 2, axis=1)

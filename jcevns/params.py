@@ -54,7 +54,22 @@ SPECS: dict[str, ParamSpec] = {
     "zprime_m": ParamSpec("MeV", 0.0, 1e7, "Z' mass", lower_open=True, even=True),
     "scalar_g": ParamSpec("", 0.0, 10.0, "scalar coupling g (g^2 = g_nu g_q)", even=True),
     "scalar_m": ParamSpec("MeV", 0.0, 1e7, "scalar mass", lower_open=True, even=True),
+    **{
+        name: ParamSpec("fm", 0.0, 15.0, f"neutron (Helm) rms radius of {element}; 0 or None: use rn")
+        for name, element in (
+            ("rn_c", "C"), ("rn_o", "O"), ("rn_f", "F"), ("rn_na", "Na"), ("rn_ar", "Ar"),
+            ("rn_ge", "Ge"), ("rn_i", "I"), ("rn_xe", "Xe"), ("rn_cs", "Cs"),
+        )
+    },
 }
+
+#: Per-element neutron radius parameters by proton number. A nucleus whose radius parameter is
+#: 0 (the default; ``None`` is accepted as the same) takes ``rn``, so single-nucleus analyses
+#: keep using ``rn`` and a combined fit can give every nucleus its own radius. One radius per
+#: element: the isotopes of Ge or Xe share it.
+NEUTRON_RADIUS_PARAMETERS = {6: "rn_c", 8: "rn_o", 9: "rn_f", 11: "rn_na", 18: "rn_ar", 32: "rn_ge",
+                             53: "rn_i", 54: "rn_xe", 55: "rn_cs"}
+RADIUS_NAMES = ("rn", *NEUTRON_RADIUS_PARAMETERS.values())
 
 #: Parameters whose default depends on the analysis (``None`` until resolved).
 ANALYSIS_DEFAULTS = ("sin2w", "rn")
@@ -93,6 +108,15 @@ class Params:
     zprime_m: object = 1000.0
     scalar_g: object = 0.0
     scalar_m: object = 1000.0
+    rn_c: object = 0.0
+    rn_o: object = 0.0
+    rn_f: object = 0.0
+    rn_na: object = 0.0
+    rn_ar: object = 0.0
+    rn_ge: object = 0.0
+    rn_i: object = 0.0
+    rn_xe: object = 0.0
+    rn_cs: object = 0.0
 
     def replace(self, **changes) -> "Params":
         """A copy with some values changed; unknown names raise ``ValueError``."""
@@ -101,6 +125,8 @@ class Params:
             raise ValueError(
                 f"unknown parameter(s) {sorted(unknown)}; valid names: {', '.join(SPECS)}"
             )
+        # None for a per-nucleus radius means "use rn", stored as 0 so every leaf is a number.
+        changes = {k: 0.0 if v is None and k in NEUTRON_RADIUS_PARAMETERS.values() else v for k, v in changes.items()}
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict:
@@ -174,10 +200,24 @@ def validate(params: Params, *, rn_lower: float | None = None) -> None:
             raise ValueError(
                 f"parameter {name} is None; resolve analysis defaults with analysis.params()"
             )
+    _check_own_radii(params, rn_lower)
     if _all_scalars_in_range(values, rn_lower):
         return  # the common case, checked in one vectorised pass
     for name, value in zip(PARAMETER_NAMES, values):
         check_value(name, value, lower=rn_lower if name == "rn" else None)
+
+
+def _check_own_radii(params: Params, rn_lower: float | None) -> None:
+    """A per-nucleus radius is 0 (use ``rn``) or, like ``rn``, above the Helm limit."""
+    if rn_lower is None:
+        return
+    for name in NEUTRON_RADIUS_PARAMETERS.values():
+        arr = np.asarray(getattr(params, name), dtype=float)
+        if np.any((arr != 0) & (arr <= rn_lower)):
+            raise ValueError(
+                f"parameter {name} = {arr[(arr != 0) & (arr <= rn_lower)].flat[0]:g} fm is below the Helm limit "
+                f"{rn_lower:g} fm of this analysis; use 0 (same as rn) or a value in ({rn_lower:g}, 15] fm"
+            )
 
 
 _LOWER = np.array([s.lower for s in SPECS.values()])

@@ -35,7 +35,7 @@ import optax
 
 from .forward import _prepare, expected_counts, templates_if_exact
 from .likelihoods import Likelihood, _chi2_at, _poisson_at, _statistic_from_signal
-from .params import SPECS, Params, check_value, is_concrete
+from .params import RADIUS_NAMES, SPECS, Params, check_value, is_concrete
 
 
 @jax.tree_util.register_dataclass
@@ -75,7 +75,7 @@ def parameter_bounds(free, analysis) -> tuple[np.ndarray, np.ndarray, np.ndarray
     hi = np.array([SPECS[n].upper for n in free], dtype=np.float64)
     even = np.array([SPECS[n].even for n in free], dtype=bool)
     for i, n in enumerate(free):
-        if n == "rn" and analysis.rn_lower is not None:
+        if n in RADIUS_NAMES and analysis.rn_lower is not None:
             lo[i] = max(lo[i], analysis.rn_lower)
     return lo, hi, even
 
@@ -203,7 +203,7 @@ def profile(
         x0 = jnp.asarray(init, dtype=jnp.float64)
         if is_concrete(x0):
             for i, name in enumerate(free):
-                check_value(name, np.asarray(x0[i]), lower=lik.analysis.rn_lower if name == "rn" else None)
+                check_value(name, np.asarray(x0[i]), lower=lik.analysis.rn_lower if name in RADIUS_NAMES else None)
     bounds = tuple(jnp.asarray(b) for b in parameter_bounds(free, lik.analysis))
     templates = templates_if_exact(params, lik.analysis, free) if is_concrete(params) else None
     return _profile_kernel(params, lik, x0, bounds, templates, free, profile_pulls_numerically, max_steps, tol)

@@ -18,7 +18,7 @@ import numpy as np
 
 from .forward import _predict_kernel, expected_counts, templates_if_exact
 from .likelihoods import Likelihood, _statistic_from_signal
-from .params import SPECS, Params, as_float64, check_value
+from .params import RADIUS_NAMES, SPECS, Params, as_float64, check_value
 from .profiling import _objective, bounded_minimise, parameter_bounds
 
 DEFAULT_CHUNK = 2048
@@ -129,7 +129,7 @@ def evaluate(
             f"parameter rn is not used by {lik.analysis.name} with this form factor; use form_factor='helm'"
         )
     for name, values in arrays.items():
-        check_value(name, values, lower=lik.analysis.rn_lower if name == "rn" else None)
+        check_value(name, values, lower=lik.analysis.rn_lower if name in RADIUS_NAMES else None)
     base = lik.analysis.params(**{k: v for k, v in base.to_dict().items() if k not in arrays})
     base = as_float64(base)
     bounds = tuple(jnp.asarray(b) for b in parameter_bounds(profile, lik.analysis))

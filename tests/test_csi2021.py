@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from scipy import integrate, stats
 
+import jcevns
 from jcevns import timing
 from jcevns.detectors import response
 from jcevns.experiments import csi2021 as m
@@ -32,7 +33,7 @@ def test_gamma_smearing_conserves_events_and_mean(e_ee_kev):
     probs = response.gamma_smearing_matrix([mean], [b], edges, step=1.0)[:, 0]
     assert probs.sum() == pytest.approx(1.0, abs=1e-8)  # x^b near 0: Gauss-Legendre to ~1e-9
     # the mean from the density itself (independent of the binning)
-    x, w, _ = __import__("jcevns").quadrature.gauss_legendre_panels(edges, (), 16)
+    x, w, _ = jcevns.quadrature.gauss_legendre_panels(edges, (), 16)
     assert np.sum(w * x * response.gamma_pe_pdf(x, mean, b)) == pytest.approx(mean, rel=1e-8)
     # release parametrisation: a = 0.0749 / E_ee -> mean 1/a, shape 1 + b, rate a (1 + b)
     a = 0.0749 / e_ee_kev
@@ -112,20 +113,35 @@ def test_ss_model_describes_the_anti_coincidence_data():
 
 def test_signal_shape_and_factorisation(exp):
     p = exp.params()
-    counts = np.asarray(m.predict(p, exp)).reshape(exp.shape)
-    per_flavour = np.asarray(jax.jit(lambda q: __import__("jcevns").forward.recoil_spectrum(q, exp.analysis)
-                                     @ exp.analysis.bin_matrix.T)(p))
+    counts = np.asarray(jcevns.predict(p, exp)).reshape(m.shape(exp))
+    per_pe = np.asarray(jax.jit(lambda q: jcevns.forward.recoil_spectrum(q, exp) @ exp.bin_matrix.T)(p))
     # time factors per flavour sum to the in-window fraction times efficiency (< 1)
     tf = np.asarray(exp.bin_factors[:, 0, :])
     assert np.all(tf.sum(axis=1) < 1) and np.all(tf.sum(axis=1) > 0.75)
-    np.testing.assert_allclose(counts.sum(axis=1), per_flavour.T @ tf.sum(axis=1), rtol=1e-12)
+    np.testing.assert_allclose(counts.sum(axis=1), per_pe.T @ tf.sum(axis=1), rtol=1e-12)
     assert counts[0].sum() < 0.01 * counts.sum()  # below 8 PE the efficiency is ~0
-    # templates path equals the full prediction
-    tmpl = m.templates(p, exp)
-    np.testing.assert_allclose(m.predict_from_templates(p, tmpl, exp.bin_factors), m.predict(p, exp), rtol=1e-10)
+    # templates path and the systematic-variant path equal the full prediction
+    tmpl = jcevns.event_templates(p, exp)
+    np.testing.assert_allclose(jcevns.forward.predict_from_templates(p, tmpl), jcevns.predict(p, exp), rtol=1e-10)
+    np.testing.assert_allclose(m.variant_counts(p, exp), jcevns.predict(p, exp), rtol=1e-12)
 
 
-def test_recoil_grid_converged():
-    a = np.asarray(m.predict(m.build().params(), m.build()))
-    b_ = m.build(t_min_kevnr=0.3)
-    np.testing.assert_allclose(np.asarray(m.predict(b_.params(), b_)), a, rtol=1e-6, atol=1e-9)
+def test_registered_description(exp):
+    assert "csi2021" in jcevns.ANALYSES
+    lk = jcevns.likelihood(exp)
+    assert lk.pull_names[:4] == ("flux", "ss_norm", "brn_norm", "nin_norm")
+    assert set(lk.pull_names[4:]) == {"qf0", "qf1", "eff", "cevns_time", "brn_time"}
+    assert float(exp.data["n_meas"].sum()) == 1578
+    # the shipped shape templates are those the likelihood module derives
+    from jcevns.experiments import csi2021_likelihood as lik
+
+    for name, (_, up, down) in lik.shape_ratios().items():
+        t = m.constants()["shape_templates"][name]
+        np.testing.assert_allclose(t["up"], up, atol=1e-11)
+        np.testing.assert_allclose(t["down"], down, atol=1e-11)
+
+
+def test_recoil_grid_converged(exp):
+    a = np.asarray(jcevns.predict(exp.params(), exp))
+    b_ = m.build(t_min_kevnr=0.3, n_nodes=12)
+    np.testing.assert_allclose(np.asarray(jcevns.predict(b_.params(), b_)), a, rtol=1e-6, atol=1e-9)

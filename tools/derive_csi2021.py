@@ -1,7 +1,8 @@
 """Derive the fitted inputs of the CsI 2021 analysis from the shipped release files.
 
-Writes into ``jcevns/data/csi2021.json``: the time zero (POT pulse mean on the data's time axis,
-from the neutrino-induced-neutron template), the steady-state PE-shape fit to the
+Writes into ``jcevns/data/csi2021.json``: the shape templates of the nuisances, the time zero
+(POT pulse mean on the data's time axis, from the neutrino-induced-neutron template), the
+steady-state PE-shape fit to the
 anti-coincidence events with its goodness of fit, and the test of the steady-state time shape.
 
     PYTHONPATH=. python tools/derive_csi2021.py [--check]
@@ -26,6 +27,20 @@ from jcevns.experiments import csi2021_backgrounds as bkg  # noqa: E402
 PATH = Path(__file__).resolve().parents[1] / "jcevns" / "data" / "csi2021.json"
 
 
+def _shapes() -> dict:
+    from jcevns.experiments import csi2021_likelihood as lik
+
+    def rounded(a):
+        return [round(float(x), 12) for x in a]
+
+    out = {name: {"sample": sample, "up": rounded(up), "down": rounded(down)}
+           for name, (sample, up, down) in lik.shape_ratios().items()}
+    out["source"] = ("Ratios (+-1 sigma / nominal, per PE x time bin) of the signal at the SM for the release's "
+                     "quenching models 0 and 1 and efficiency variants, a +-0.1 us shift of the neutrino times, "
+                     "and a +-0.1 us shift of the BRN time template. tools/derive_csi2021.py.")
+    return out
+
+
 def derive() -> dict:
     ac = base.roi_events("AC")
     tz = bkg.fit_time_zero()
@@ -42,6 +57,7 @@ def derive() -> dict:
             "source": "Unbinned ML fit of exp(cubic(PE/60)) / (1 + exp(-(PE - x0)/w)) to the 1295 anti-coincidence "
             "events in the ROI (dataBeamOnAC.txt). theta = (x0, ln w, c1, c2, c3). tools/derive_csi2021.py.",
         },
+        "shape_templates": _shapes(),
         "ss_time_test": bkg.ss_time_test(ac[:, 1]) | {
             "source": "Unbinned likelihood ratio of the AC arrival times: flat vs the release's time efficiency "
             "shape (exponential slope after 0.52 us fitted). tools/derive_csi2021.py."

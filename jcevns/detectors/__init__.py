@@ -32,6 +32,11 @@ class Detector:
             equality: two detectors built from the same options compare and hash equal, and an
             analysis rebuilt with the same options reuses every compiled kernel.
         breakpoints_mev: recoil energies where ``response`` is not smooth.
+        smearing: optional numpy function, recoil nodes T ``(n,)`` [MeV] -> ``(n_bins, n)``, the
+            probability that a recoil at T is reconstructed in each observable bin (times any
+            efficiency in the reconstructed observable). Without it a recoil lands in the bin
+            whose ``t_edges_mev`` interval contains it; with it ``t_edges_mev`` only partitions the
+            recoil range that contributes (quadrature panels) and ``obs_edges`` defines the bins.
     """
 
     name: str
@@ -42,7 +47,8 @@ class Detector:
     obs_edges: tuple[float, ...]
     response: Callable[[np.ndarray], np.ndarray] = field(compare=False)
     breakpoints_mev: tuple[float, ...] = ()
+    smearing: Callable[[np.ndarray], np.ndarray] | None = field(default=None, compare=False)
 
     @property
     def n_bins(self) -> int:
-        return len(self.t_edges_mev) - 1
+        return len(self.obs_edges) - 1

@@ -16,7 +16,9 @@ Response, per recoil ``T`` (the physics -- cross sections, flux, form factors --
 
 Energy and time factorise: ``bin_matrix`` ``(n_PE, n_nodes)`` carries steps 1-3,
 ``bin_factors`` ``(3, n_PE, n_t)`` step 4 (the same for every PE bin), and the counts are
-``counts[e * n_t + x] = sum_f per_flavour[f, e] * bin_factors[f, e, x]``.
+``counts[e * n_t + x] = sum_f per_flavour[f, e] * bin_factors[f, e, x]``. Registered as
+``csi2021``: ``jcevns.build("csi2021")``, ``jcevns.predict``, ``jcevns.likelihood`` and every
+command work on it; the fits of :mod:`.csi2021_fits` use the same analysis.
 """
 
 from __future__ import annotations
@@ -27,17 +29,17 @@ from functools import lru_cache
 from importlib import resources
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from .. import data as _data
 from .. import flux, forward, timing
-from ..analyses import Analysis, Config, Exposure, _recoil_grid
-from ..cross_sections import PhysicsOptions
+from ..binned import NormSys, ShapeSys
 from ..detectors import Detector
 from ..detectors.response import gamma_smearing_matrix, logistic_efficiency, logistic_zero, quenching_polynomial
-from ..nuclei import CS133, I127, targets_per_kg
+from ..nuclei import CS133, I127
 from ..params import Params
+from . import register
+from ._description import SIGNAL, Background, Experiment, LikelihoodSpec, Observable, Source
 
 #: Reconstructed-PE bin edges. The efficiency vanishes below 7.1 PE, so 0-8 PE is one bin; above,
 #: 4-PE bins match the Gamma resolution (sigma = mean / sqrt(1 + b): 4 PE at 13 PE, 6 PE at 40 PE),
@@ -183,130 +185,119 @@ def pe_response(t_mev, opts: CsI2021Options) -> np.ndarray:
     )
 
 
-@jax.tree_util.register_dataclass
-@dataclass(frozen=True)
-class CsI2021:
-    """The 2D analysis: an :class:`~jcevns.Analysis` whose bins are PE bins, plus ``bin_factors``.
-
-    Attributes:
-        analysis: recoil grid, flux moments and the PE ``bin_matrix`` (steps 1-3 of the module doc).
-        bin_factors: ``(3, n_PE, n_t)`` time probabilities times efficiency per flavour.
-        t_weights: quadrature weights of the recoil nodes (for systematic variants).
-    """
-
-    analysis: Analysis
-    bin_factors: jax.Array
-    t_weights: jax.Array
-
-    @property
-    def shape(self) -> tuple[int, int]:
-        return self.bin_factors.shape[1:]
-
-    def params(self, **values) -> Params:
-        return self.analysis.params(**values)
-
-
-def _config(physics: dict, opts: CsI2021Options) -> Config:
-    k = constants()
-    base = dict(
-        couplings="radiative",
-        form_factor="helm",
-        helm_skin_fm=0.9,
-        proton_rms_radius_fm=PROTON_RMS_FM,
-        charge_radius_convention="standard",
-        fc_nsi="incoherent",
-    )
-    exposure = Exposure(k["nu_per_pot_per_flavour"], k["n_pot"], k["distance_m"])
-    return Config(physics=PhysicsOptions(**(base | physics)), exposure=exposure, detector=opts, n_nodes=8)
-
-
 def _panel_edges(opts: CsI2021Options) -> np.ndarray:
     t_max = float(max(flux.t_max(52.9, n.mass_mev) for n in (CS133, I127)))
     return np.geomspace(opts.t_min_kevnr * 1e-3, t_max * 1.001, 25)
 
 
-def build(physics: dict | None = None, **options) -> CsI2021:
-    """Build the CsI 2021 analysis (numpy, outside jit).
-
-    Args:
-        physics: overrides of :class:`~jcevns.cross_sections.PhysicsOptions` (default: radiative
-            couplings, Helm form factors with ``rn`` for neutrons and the point-proton radii).
-        **options: :class:`CsI2021Options` fields.
-    """
-    unknown = set(options) - {f.name for f in dataclasses.fields(CsI2021Options)}
-    if unknown:
-        raise ValueError(f"unknown option(s) {sorted(unknown)} for csi2021; valid: {CsI2021Options.__annotations__}")
-    opts = CsI2021Options(**options)
-    config = _config(physics or {}, opts)
-    per_kg = targets_per_kg(((CS133, 1), (I127, 1)))
-    edges = _panel_edges(opts)
-    detector = Detector(
+def response(opts: CsI2021Options, nuclei, n_targets) -> Detector:
+    """The detector: recoil panels up to the kinematic end point, and the Gamma PE smearing with
+    the energy efficiency as the ``smearing`` matrix (steps 1-3 of the module doc)."""
+    return Detector(
         name="CsI[Na] 2021",
-        nuclei=(CS133, I127),
-        n_targets=tuple(opts.mass_kg * n for n in per_kg),
-        t_edges_mev=tuple(edges),
-        observable="nPE x t_us",
+        nuclei=tuple(nuclei),
+        n_targets=tuple(n_targets),
+        t_edges_mev=tuple(_panel_edges(opts)),
+        observable="nPE",
         obs_edges=tuple(PE_EDGES),
         response=lambda t: np.ones_like(t),
+        smearing=lambda t: pe_response(t, opts),
     )
-    t_nodes, weights, _, moments = _recoil_grid(detector, config)
-    matrix, factors = response_arrays(t_nodes, weights, opts)
-    analysis = Analysis(
-        t_nodes=jnp.asarray(t_nodes),
-        bin_matrix=jnp.asarray(matrix),
-        moments=jnp.asarray(moments),
-        data={"n_obs": jnp.asarray(histogram("C").ravel()), "n_ac": jnp.asarray(histogram("AC").ravel())},
+
+
+def bin_factors(opts: CsI2021Options) -> np.ndarray:
+    """``(3, n_PE, n_t)``: the time probabilities times efficiency, the same in every PE bin."""
+    return np.array(np.broadcast_to(time_factors(opts)[:, None, :], (3, PE_EDGES.size - 1, T_EDGES_US.size - 1)))
+
+
+def data(opts: CsI2021Options) -> dict:
+    """Observed coincidence counts, anti-coincidence counts and the background templates."""
+    from . import csi2021_backgrounds as bkg
+
+    return {
+        "n_meas": histogram("C").ravel(),
+        "n_ac": histogram("AC").ravel(),
+        "ss": bkg.ss_template(),
+        "brn": bkg.neutron_template("brn"),
+        "nin": bkg.neutron_template("nin"),
+    }
+
+
+def _nuisances() -> tuple:
+    """Normalisations (sources in ``csi2021.json``) and the signal/BRN shape templates shipped in
+    ``csi2021.json`` (``shape_templates``, derived by ``tools/derive_csi2021.py`` with
+    :func:`jcevns.experiments.csi2021_likelihood.shape_ratios`)."""
+    k = constants()
+    b = k["backgrounds"]
+    mods = [
+        NormSys("flux", (SIGNAL,), k["nu_per_pot_relative_uncertainty"]),
+        NormSys("ss_norm", ("ss",), b["ss_relative_uncertainty"]),
+        NormSys("brn_norm", ("brn",), b["brn_relative_uncertainty"]),
+        NormSys("nin_norm", ("nin",), b["nin_relative_uncertainty"]),
+    ]
+    for name, t in k.get("shape_templates", {}).items():
+        if name != "source":
+            mods.append(ShapeSys(name, t["sample"], np.array(t["up"]), np.array(t["down"])))
+    return tuple(mods)
+
+
+EXPERIMENT = register(
+    Experiment(
         name="csi2021",
-        preset="release",
-        config=config,
-        detector=detector,
+        target="CsI[Na]",
+        dataset="COHERENT complete CsI dataset, 3.198e23 POT, 14.6 kg, PE x arrival time",
+        citation="Akimov et al. (COHERENT), PRL 129 (2022) 081801, arXiv:2110.07730",
+        label="CsI 2021",
+        source=Source(nu_per_pot=0.0848, n_pot=3.198e23, distance_m=19.3),
+        targets=(("Cs133", 1), ("I127", 1)),
+        options=CsI2021Options,
+        response=response,
+        data=data,
+        likelihood=LikelihoodSpec(
+            observed="n_meas",
+            backgrounds=(Background("ss", "ss"), Background("brn", "brn"), Background("nin", "nin")),
+            nuisances=_nuisances(),
+            statistics=("poisson",),
+        ),
         sin2w_ref=SIN2W_REF,
-        rn_ref=RN_REF,
+        rn_ref=lambda physics: RN_REF,
+        defaults=dict(
+            couplings="radiative",
+            form_factor="helm",
+            helm_skin_fm=0.9,
+            proton_rms_radius_fm=PROTON_RMS_FM,
+            charge_radius_convention="standard",
+            fc_nsi="incoherent",
+        ),
+        presets={"release": {}},
+        observables=(Observable("time", "us", tuple(float(x) for x in T_EDGES_US)),),
+        bin_factors=bin_factors,
     )
-    return CsI2021(analysis=analysis, bin_factors=jnp.asarray(factors), t_weights=jnp.asarray(weights))
+)
 
 
-def response_arrays(t_nodes, weights, opts: CsI2021Options) -> tuple[np.ndarray, np.ndarray]:
-    """``bin_matrix`` ``(n_PE, n_nodes)`` (quadrature weights x PE response) and ``bin_factors``
-    ``(3, n_PE, n_t)`` for recoil nodes ``t_nodes`` [MeV]. Systematic variants reuse the nominal
-    nodes, so they share the nominal flux moments and compiled kernels."""
-    matrix = pe_response(t_nodes, opts) * np.asarray(weights)[None, :]
-    factors = np.broadcast_to(time_factors(opts)[:, None, :], (3, PE_EDGES.size - 1, T_EDGES_US.size - 1))
-    return matrix, np.array(factors)
+def build(**options):
+    """``jcevns.build("csi2021", **options)``: the registered analysis."""
+    from ..analyses import build as build_analysis
+
+    return build_analysis("csi2021", **options)
 
 
-def variant_counts(params: Params, exp: CsI2021, **options) -> np.ndarray:
+def shape(analysis) -> tuple[int, int]:
+    """``(n_PE, n_t)`` of the analysis bins."""
+    return analysis.bin_factors.shape[1:]
+
+
+def variant_counts(params: Params, analysis, **options) -> np.ndarray:
     """Counts ``(n_PE * n_t,)`` with other detector options (quenching curve, efficiency, timing)
     on the nominal recoil grid: one recoil spectrum, numpy contractions, no recompilation."""
-    opts = dataclasses.replace(exp.analysis.config.detector, **options)
-    spectrum = np.asarray(_spectrum(forward._prepare(params, exp.analysis), exp.analysis))
-    matrix, factors = response_arrays(np.asarray(exp.analysis.t_nodes), np.asarray(exp.t_weights), opts)
-    return np.einsum("fe,fex->ex", spectrum @ matrix.T, factors).ravel()
+    from ..analyses import _recoil_grid
+
+    opts = dataclasses.replace(analysis.config.detector, **options)
+    spectrum = np.asarray(_spectrum(forward._prepare(params, analysis), analysis))
+    nodes, weights, _, _ = _recoil_grid(analysis.detector, analysis.config)
+    matrix = pe_response(nodes, opts) * weights[None, :]
+    return np.einsum("fe,fex->ex", spectrum @ matrix.T, bin_factors(opts)).ravel()
 
 
 _spectrum = jax.jit(forward.recoil_spectrum)
-
-
-def contract(per_flavour, bin_factors):
-    """``(3, n_PE)`` events per flavour and PE bin -> flattened ``(n_PE * n_t,)`` counts."""
-    return jnp.einsum("fe,fex->ex", per_flavour, bin_factors).reshape(-1)
-
-
-@jax.jit
-def _counts(params: Params, exp: CsI2021):
-    return contract(forward.recoil_spectrum(params, exp.analysis) @ exp.analysis.bin_matrix.T, exp.bin_factors)
-
-
-def predict(params: Params, exp: CsI2021):
-    """Expected CEvNS events per (PE, t) bin, flattened (PE slowest), validated ``params``."""
-    return _counts(forward._prepare(params, exp.analysis), exp)
-
-
-def templates(params: Params, exp: CsI2021) -> forward.EventTemplates:
-    """:class:`~jcevns.forward.EventTemplates` in the PE bins (contract with :func:`contract`)."""
-    return forward.event_templates(params, exp.analysis)
-
-
-def predict_from_templates(params: Params, tmpl: forward.EventTemplates, bin_factors):
-    """Counts per (PE, t) bin from templates (jit/vmap friendly; no checks)."""
-    return contract(forward.templates_per_flavour(params, tmpl), bin_factors)

@@ -13,11 +13,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import binned, flux
+from .. import binned, flux, forward
 from ..analyses import _recoil_grid
-from ..detectors import Detector
 from ..forward import recoil_spectrum
-from . import csi2021 as base
 from . import csi2021_likelihood as lik
 
 #: Points per vmapped batch (bounds memory of the 1e5-point planes).
@@ -58,11 +56,10 @@ def template_scan(exp, bm, names: tuple[str, ...], points, base_params=None, bat
     """Profiled statistic over ``points`` ``(n, len(names))`` of parameters that leave the recoil
     shape alone (sin2w, NSI, magnetic moments, charge radii, couplings): event templates."""
     p0 = exp.params() if base_params is None else base_params
-    tmpl = base.templates(p0, exp)
+    tmpl = forward.event_templates(p0, exp)
 
     def signal_of(x):
-        return base.predict_from_templates(p0.replace(**{n: x[i] for i, n in enumerate(names)}), tmpl,
-                                           exp.bin_factors)
+        return forward.predict_from_templates(p0.replace(**{n: x[i] for i, n in enumerate(names)}), tmpl)
 
     return profiled_statistic(bm, signal_of, np.atleast_2d(np.asarray(points).T).T, batch)
 
@@ -72,7 +69,7 @@ def full_scan(exp, bm, names: tuple[str, ...], points, base_params=None, batch: 
     p0 = exp.params() if base_params is None else base_params
 
     def signal_of(x):
-        return base._counts(p0.replace(**{n: x[i] for i, n in enumerate(names)}), exp)
+        return forward._predict_kernel(p0.replace(**{n: x[i] for i, n in enumerate(names)}), exp)
 
     return profiled_statistic(bm, signal_of, np.atleast_2d(np.asarray(points).T).T, batch)
 
@@ -125,15 +122,13 @@ def component_counts(bm, signal, fit: dict) -> dict:
 def flux_averaged_xsec_1e40(exp, params=None) -> float:
     """SM flux-averaged CEvNS cross section per CsI nucleus (Cs and I averaged by number)
     [1e-40 cm^2]: all recoils, no detector response, the three SNS flavours with equal weight."""
-    an = exp.analysis
+    an = exp
     p = an.params() if params is None else params
     t_max = float(max(flux.t_max(52.9, n.mass_mev) for n in an.detector.nuclei))
-    det = Detector(an.detector.name, an.detector.nuclei, an.detector.n_targets, tuple(np.geomspace(1e-9, t_max, 40)),
-                   "T", (0.0, 1.0), lambda t: np.ones_like(t))
+    det = dataclasses.replace(an.detector, t_edges_mev=tuple(np.geomspace(1e-9, t_max, 40)), breakpoints_mev=())
     nodes, weights, _, moments = _recoil_grid(det, an.config)
-    full = type(an)(t_nodes=jnp.asarray(nodes), bin_matrix=jnp.asarray(weights[None, :]), moments=jnp.asarray(moments),
-                    data={}, name=an.name, preset=an.preset, config=an.config, detector=an.detector,
-                    sin2w_ref=an.sin2w_ref, rn_ref=an.rn_ref)
+    full = dataclasses.replace(an, t_nodes=jnp.asarray(nodes), bin_matrix=jnp.asarray(weights[None, :]),
+                               moments=jnp.asarray(moments), bin_factors=jnp.ones((3, 1, 1)), data={})
     events = float(jnp.sum(recoil_spectrum(p, full) @ full.bin_matrix.T))
     e = an.config.exposure
     fluence = 3 * flux.normalisation_per_cm2(e.nu_per_pot, e.n_pot, e.distance_m)

@@ -28,7 +28,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import binned
+from .. import binned, forward
 from . import csi2021 as base
 from . import csi2021_backgrounds as bkg
 
@@ -42,21 +42,27 @@ _STEPS = jnp.asarray((1.0, 0.5, 0.25, 0.1, 0.0))
 
 
 @lru_cache(maxsize=8)
-def _signal_shapes(time_sigma: float) -> dict:
-    """Ratio templates of the signal systematics at the SM (variant / nominal per bin)."""
+def shape_ratios(time_sigma: float = TIME_OFFSET_SIGMA_US, brn_time_sigma: float = BRN_TIME_SIGMA_US) -> dict:
+    """``{name: (sample, up, down)}``: per-bin ratios of the +-1 sigma templates to the nominal
+    ones, for the signal at the SM (quenching models, efficiency, timing) and the BRN timing."""
     nominal = base.build()
     p = nominal.params()
-    ref = np.asarray(base.predict(p, nominal))
+    ref = np.asarray(forward.predict(p, nominal))
 
-    def ratio(**opts):
-        var = base.variant_counts(p, nominal, **opts)
+    def ratio(var, ref):
         return np.where(ref > 0, var / np.where(ref > 0, ref, 1.0), 1.0)
 
+    def signal(**opts):
+        return ratio(base.variant_counts(p, nominal, **opts), ref)
+
+    brn = bkg.neutron_template("brn")
     return {
-        "qf0": (ratio(qf="model0_plus"), ratio(qf="model0_minus")),
-        "qf1": (ratio(qf="model1_plus"), ratio(qf="model1_minus")),
-        "eff": (ratio(efficiency="plus"), ratio(efficiency="minus")),
-        "cevns_time": (ratio(time_offset_us=time_sigma), ratio(time_offset_us=-time_sigma)),
+        "qf0": ("cevns", signal(qf="model0_plus"), signal(qf="model0_minus")),
+        "qf1": ("cevns", signal(qf="model1_plus"), signal(qf="model1_minus")),
+        "eff": ("cevns", signal(efficiency="plus"), signal(efficiency="minus")),
+        "cevns_time": ("cevns", signal(time_offset_us=time_sigma), signal(time_offset_us=-time_sigma)),
+        "brn_time": ("brn", ratio(bkg.neutron_template("brn", brn_time_sigma), brn),
+                     ratio(bkg.neutron_template("brn", -brn_time_sigma), brn)),
     }
 
 
@@ -85,16 +91,9 @@ def binned_model(observed=None, *, flux: bool = True, timing: bool = True, shape
         binned.NormSys("brn_norm", ("brn",), b["brn_relative_uncertainty"]),
         binned.NormSys("nin_norm", ("nin",), b["nin_relative_uncertainty"]),
     ]
-    sig = _signal_shapes(float(time_sigma))
-    if shapes:
-        mods += [binned.ShapeSys(n, "cevns", *sig[n]) for n in ("qf0", "qf1", "eff")]
-    if timing:
-        mods.append(binned.ShapeSys("cevns_time", "cevns", *sig["cevns_time"]))
-        brn = t["brn"]
-        safe = np.where(brn > 0, brn, 1.0)
-        up, down = (np.where(brn > 0, bkg.neutron_template("brn", s) / safe, 1.0) for s in (brn_time_sigma,
-                                                                                             -brn_time_sigma))
-        mods.append(binned.ShapeSys("brn_time", "brn", up, down))
+    ratios = shape_ratios(float(time_sigma), float(brn_time_sigma))
+    names = (("qf0", "qf1", "eff") if shapes else ()) + (("cevns_time", "brn_time") if timing else ())
+    mods += [binned.ShapeSys(n, ratios[n][0], ratios[n][1], ratios[n][2]) for n in names]
     return binned.model(obs, samples, mods)
 
 

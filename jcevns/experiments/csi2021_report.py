@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import forward
 from ..intervals import DCHI2_90_1D, DCHI2_90_2D, exclusion_curve, intervals_1d
 from . import csi2021 as base
 from . import csi2021_fits as fits
@@ -33,7 +34,7 @@ def run(tick=lambda *_: None) -> tuple[dict, dict]:
     """Compute every CsI 2021 result. Returns ``(results, curves)`` (curves feed :func:`figures`)."""
     exp = base.build()
     p = exp.params()
-    sm = np.asarray(base.predict(p, exp))
+    sm = np.asarray(forward.predict(p, exp))
     bm_counts = lik.binned_model(flux=False)
     fit = fits.strength_fit(bm_counts, sm)
     counts = fits.component_counts(bm_counts, sm, fit)
@@ -68,7 +69,7 @@ def run(tick=lambda *_: None) -> tuple[dict, dict]:
     fitted = {k: [float(v[0]), float(v[1])] for k, v in counts.items()}
     results = {
         "sm_total": float(sm.sum()),
-        "observed_total": float(exp.analysis.data["n_obs"].sum()),
+        "observed_total": float(exp.data["n_meas"].sum()),
         "fitted_counts": fitted,
         "signal_strength": [fit["mu"], *fit["mu_1sigma"]],
         "significance_sigma": fit["significance_sigma"],
@@ -144,7 +145,7 @@ def figures(curves: dict, out_dir: Path) -> list[Path]:
     exp, sm, fit, bm = curves["exp"], curves["sm"], curves["fit"], curves["bm"]
     cm = lik.compact(bm)
     theta = fit["best"].theta
-    shape = exp.shape
+    shape = base.shape(exp)
     comps = {}
     for k, name in enumerate(bm.sample_names):
         keep = np.zeros(len(bm.sample_names))
