@@ -145,3 +145,18 @@ def test_recoil_grid_converged(exp):
     a = np.asarray(jcevns.predict(exp.params(), exp))
     b_ = m.build(t_min_kevnr=0.3, n_nodes=12)
     np.testing.assert_allclose(np.asarray(jcevns.predict(b_.params(), b_)), a, rtol=1e-6, atol=1e-9)
+
+
+def test_per_nucleus_radii_and_bsm_on_the_common_api(exp):
+    # rn_cs and rn_i act on their own isotope: both at 5.5 fm equal one radius of 5.5 fm
+    both = jcevns.predict(exp.params(rn_cs=5.5, rn_i=5.5), exp)
+    np.testing.assert_allclose(both, jcevns.predict(exp.params(rn=5.5), exp), rtol=1e-12)
+    sm = float(jcevns.predict(exp.params(), exp).sum())
+    cs = float(jcevns.predict(exp.params(rn_cs=5.5), exp).sum())
+    i_ = float(jcevns.predict(exp.params(rn_i=5.5), exp).sum())
+    assert cs < sm and i_ < sm and float(both.sum()) < min(cs, i_)
+    # a magnetic moment only adds events, mostly at low PE
+    mu = np.asarray(jcevns.predict(exp.params(mu_nu=20.0), exp)).reshape(m.shape(exp))
+    ref = np.asarray(jcevns.predict(exp.params(), exp)).reshape(m.shape(exp))
+    assert np.all(mu >= ref - 1e-12)
+    assert (mu / ref)[1].mean() > (mu / ref)[8].mean()

@@ -10,12 +10,14 @@ steady-state template, the beam-related and the neutrino-induced neutrons
 * ``qf0``, ``qf1``: the two systematic quenching models of the release (their +-1 sigma curves as
   shape-and-rate templates of the signal);
 * ``eff``: the release's two efficiency variants as the +-1 sigma signal templates;
-* ``cevns_time``: a shift of the neutrino arrival times by +-``time_offset_sigma_us`` (the time zero
-  is fitted to the NIN template; the width covers the spread of that fit);
-* ``brn_time``: a shift of the BRN arrival-time template by +-``brn_time_sigma_us``.
+* ``cevns_time``: a shift of the neutrino arrival times by +-:data:`TIME_OFFSET_SIGMA_US` (the time
+  zero is fitted to the NIN template; the width covers variants of that fit);
+* ``brn_time``: a shift of the BRN arrival-time template by +-:data:`BRN_TIME_SIGMA_US`.
 
-The fits use :func:`fit` (damped Newton on the signal strength and all pulls, any subset held
-fixed; jit- and vmap-friendly, with a convergence flag).
+The same nuisances (with shipped templates) make the registered description's likelihood
+(``jcevns.likelihood(jcevns.build("csi2021"))``). The fits here use :func:`fit` (Fisher scoring
+on the signal strength and all pulls, any subset held fixed; jit- and vmap-friendly, with a
+convergence flag) on a :class:`Compact` copy of the model.
 """
 
 from __future__ import annotations

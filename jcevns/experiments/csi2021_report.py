@@ -154,8 +154,8 @@ def figures(curves: dict, out_dir: Path) -> list[Path]:
         comps[name] = np.asarray(lik.expected(only, float(theta[0]) * sm * keep[0], theta[1:])).reshape(shape)
     data = np.asarray(bm.observed).reshape(shape)
     fig, axes = plt.subplots(2, 2, figsize=(11, 6), sharex="col", gridspec_kw=dict(height_ratios=[3, 1]))
-    for col, (axis, edges, label) in enumerate([(1, base.PE_EDGES, "reconstructed PE"),
-                                                (0, base.T_EDGES_US, "arrival time [us]")]):
+    for col, (axis, edges, label, unit) in enumerate([(1, base.PE_EDGES, "reconstructed PE", "PE"),
+                                                      (0, base.T_EDGES_US, "arrival time [us]", "us")]):
         widths = np.diff(edges)
         bottom = np.zeros(len(widths))
         for name, colour in zip(("ss", "nin", "brn", "cevns"), ("0.7", "tab:green", "tab:orange", "tab:blue")):
@@ -169,7 +169,7 @@ def figures(curves: dict, out_dir: Path) -> list[Path]:
         axes[1, col].errorbar(centres, (d - total) / np.sqrt(total), 1.0, fmt="k.")
         axes[1, col].axhline(0, color="0.5")
         axes[1, col].set_xlabel(label)
-        axes[0, col].set_ylabel("events / unit")
+        axes[0, col].set_ylabel(f"events / {unit}")
         axes[1, col].set_ylabel("(data - fit) / sqrt(fit)")
     axes[0, 0].legend()
     fig.suptitle("CsI[Na] complete dataset: data vs best fit")
