@@ -4,7 +4,8 @@
 * ``jcevns predict ANALYSIS [--preset P] [--json] [--set name=value ...]`` (ANALYSIS: a registered
   name or a ``.toml`` description)
 * ``jcevns selftest [--analysis A ...] [--preset P]``
-* ``jcevns reproduce [--out DIR] [--preset P] [--only csi|lar]``
+* ``jcevns export ANALYSIS --pyhf ws.json [--approximate]``
+* ``jcevns reproduce [--out DIR] [--preset P] [--only csi|lar|combined|csi2021]``
 * ``jcevns scan ANALYSIS --grid sin2w=0.1:0.4:301 [--grid ...] [--profile eps_ee_d] [--out DIR]``
 * ``jcevns sample ANALYSIS --params sin2w[,rn,...] [--chains 4] [--warmup 1000] [--samples 2000] ...``
 * ``jcevns forecast ANALYSIS --params sin2w,rn [--json] [--set name=value ...] [--out DIR]``
@@ -418,8 +419,51 @@ def _cmd_forecast(args) -> int:
     return 0
 
 
+def _cmd_export(args) -> int:
+    """Write the analysis' Poisson likelihood at the reference physics as a pyhf JSON workspace."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    import numpy as np
+
+    import jcevns
+    from jcevns import binned
+    from jcevns.likelihoods import _binned_model
+
+    analysis = jcevns.build(args.analysis, args.preset, **_parse_assignments(args.option, "--option"))
+    spec = analysis.experiment.likelihood
+    if "poisson" not in spec.statistics:
+        raise ValueError(f"{analysis.name} has no Poisson likelihood; pyhf expresses only Poisson models")
+    mods = list(spec.nuisances)
+    if not args.approximate:
+        # keep what pyhf expresses exactly: normalisations, and symmetric shapes on samples
+        # without a normalisation (see jcevns.pyhf_export)
+        normed = {s for m in mods if isinstance(m, binned.NormSys) for s in m.samples}
+        exact = [m for m in mods if isinstance(m, binned.NormSys) or (
+            m.sample not in normed and np.allclose(np.asarray(m.up) - 1.0, 1.0 - np.asarray(m.down)))]
+        dropped = [m.name for m in mods if m not in exact]
+        if dropped:
+            print(f"jcevns: not exported (pyhf would approximate them; use --approximate): {', '.join(dropped)}",
+                  file=sys.stderr)
+        mods = exact
+    bm = _binned_model(analysis, "poisson", mods)
+    signal = np.asarray(jcevns.predict(analysis.params(), analysis))
+    ws = binned.to_pyhf(bm, signal, allow_approximate=args.approximate)
+    path = Path(args.pyhf)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".json")
+    with os.fdopen(fd, "w") as f:
+        json.dump(ws, f)
+    os.replace(tmp, path)
+    print(f"wrote {path}: {bm.n_bins} bins, samples {', '.join(bm.sample_names)}, nuisances {', '.join(bm.pull_names)}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     import jcevns
+
+    from .reproduce import ONLY_CHOICES
 
     parser = argparse.ArgumentParser(prog="jcevns", description="Fast, differentiable CEvNS fits of COHERENT data.")
     parser.add_argument("--version", action="version", version=f"jcevns {jcevns.__version__}")
@@ -447,6 +491,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--preset", choices=jcevns.PRESETS, default="calibrated", help="preset (default: calibrated)")
     s.set_defaults(func=_cmd_selftest)
 
+    x = sub.add_parser("export", help="the likelihood at the reference physics as a pyhf JSON workspace")
+    _add_analysis_arguments(x)
+    x.add_argument("--pyhf", required=True, metavar="PATH", help="output workspace (JSON)")
+    x.add_argument("--approximate", action="store_true",
+                   help="also export nuisances pyhf interpolates differently (asymmetric shapes)")
+    x.set_defaults(func=_cmd_export)
+
     r = sub.add_parser("reproduce", help="regenerate the two reference papers' results")
     r.add_argument(
         "--out",
@@ -456,10 +507,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--preset", choices=jcevns.PRESETS, default="calibrated", help="analysis preset (calibrated)")
     r.add_argument(
         "--only",
-        choices=("csi", "lar", "combined"),
+        choices=ONLY_CHOICES,
         default=None,
-        help="run only the CsI 2017 analyses, only LAr, or only their combination; the other entries of an "
-        "existing results.json are kept",
+        help="run only the CsI 2017 analyses, only LAr, only their combination, or one data set's section; the "
+        "other entries of an existing results.json are kept",
     )
     r.set_defaults(func=_cmd_reproduce)
 

@@ -559,6 +559,25 @@ def _jsonable(results: dict) -> dict:
     return conv(results)
 
 
+def _csi2021_section(payload: dict, figures_dir: Path):
+    """COHERENT CsI[Na] complete dataset (arXiv:2110.07730): blind 2D fit; adds ``payload["csi2021"]``
+    and returns the report lines, the figures and the seconds it took."""
+    from .experiments import csi2021_report
+
+    start = time.perf_counter()
+    section, curves = csi2021_report.run()
+    payload["csi2021"] = _jsonable(section)
+    figures = csi2021_report.figures(curves, figures_dir)
+    return csi2021_report.report_lines(section), figures, time.perf_counter() - start
+
+
+#: Self-contained report sections of the data sets beyond the two papers: ``key -> function(payload,
+#: figures_dir)`` adding ``payload[key]`` and returning ``(report lines, figure paths, seconds)``.
+SECTIONS = {"csi2021": _csi2021_section}
+#: Values of ``--only``: the papers' analyses, their combination and each section.
+ONLY_CHOICES = ("csi", "lar", "combined", *SECTIONS)
+
+
 def main(out: str = "results", preset: str = "calibrated", only: str | None = None, progress: bool = True) -> int:
     """Run everything and write ``results.json``, ``report.md`` and ``figures/*.png``.
 
@@ -569,13 +588,23 @@ def main(out: str = "results", preset: str = "calibrated", only: str | None = No
     from . import plots
     from .outputs import OutputDir, check_output_dir
 
-    if only not in (None, "csi", "lar"):
-        raise ValueError(f"only must be None, 'csi' or 'lar', got {only!r}")
+    if only not in (None, *ONLY_CHOICES):
+        raise ValueError(f"only must be None or one of {ONLY_CHOICES}, got {only!r}")
     out_dir = check_output_dir(out)
-    results, curves, wall = run(preset, only, progress)
+    results, curves, wall = run(preset, "none" if only in SECTIONS else only, progress)
     payload = _jsonable(results)
-    kept = []
+    kept, updated = [], sorted(results)
     with OutputDir(out_dir, command="jcevns reproduce" + (f" --only {only}" if only else "")) as staged:
+        figures_dir = staged.path("figures")
+        figures_dir.mkdir(exist_ok=True)
+        section_lines, figures = [], []
+        for key, section in SECTIONS.items():
+            if only in (None, key):
+                lines, section_figures, seconds = section(payload, figures_dir)
+                section_lines += lines
+                figures += section_figures
+                wall += seconds
+                updated.append(key)
         old = staged.read_existing("results.json")
         if only is not None and old:
             try:
@@ -584,13 +613,17 @@ def main(out: str = "results", preset: str = "calibrated", only: str | None = No
                 previous = {}
             kept = [k for k in previous if k != "meta" and k not in payload and isinstance(previous[k], dict)]
             payload = {**{k: previous[k] for k in kept}, **payload}
-        payload["meta"] = {"jcevns": __version__, "wall_s": wall, "preset": preset, "updated": sorted(results)}
+        payload["meta"] = {"jcevns": __version__, "wall_s": wall, "preset": preset, "updated": updated}
         staged.path("results.json").write_text(json.dumps(payload, indent=1))
-        write_report({**{k: payload[k] for k in kept}, **results}, wall, staged.path("report.md"))
+        report = staged.path("report.md")
+        write_report({**{k: payload[k] for k in kept}, **results}, wall, report)
+        if section_lines:
+            with open(report, "a") as f:
+                f.write("\n".join(section_lines) + "\n")
         single = {k: v for k, v in curves.items() if k != COMBINED}
-        figures = plots.reproduction_figures(single, staged.path("figures")) if single else []
+        figures += plots.reproduction_figures(single, figures_dir) if single else []
         if COMBINED in curves:
-            figures += combined_figures(curves[COMBINED], staged.path("figures"))
+            figures += combined_figures(curves[COMBINED], figures_dir)
     note = f" (kept {', '.join(kept)} from the earlier results.json)" if kept else ""
     print(f"wrote {out_dir / 'results.json'}, {out_dir / 'report.md'} and {len(figures)} figures in {wall:.1f} s{note}")
     return 0
