@@ -421,8 +421,6 @@ def _cmd_forecast(args) -> int:
 
 def _cmd_export(args) -> int:
     """Write the analysis' Poisson likelihood at the reference physics as a pyhf JSON workspace."""
-    import os
-    import tempfile
     from pathlib import Path
 
     import numpy as np
@@ -431,7 +429,13 @@ def _cmd_export(args) -> int:
     from jcevns import binned
     from jcevns.likelihoods import _binned_model
 
-    analysis = jcevns.build(args.analysis, args.preset, **_parse_assignments(args.option, "--option"))
+    from .outputs import check_output_dir, write_text_atomic
+
+    path = Path(args.pyhf)
+    if path.is_dir():
+        raise ValueError(f"--pyhf {path} is a directory; give a file name such as ws.json")
+    check_output_dir(path.parent)  # before any computation
+    analysis = jcevns.build(args.analysis, args.preset, **_parse_options(args.option, args.analysis))
     spec = analysis.experiment.likelihood
     if "poisson" not in spec.statistics:
         raise ValueError(f"{analysis.name} has no Poisson likelihood; pyhf expresses only Poisson models")
@@ -450,13 +454,8 @@ def _cmd_export(args) -> int:
     bm = _binned_model(analysis, "poisson", mods)
     signal = np.asarray(jcevns.predict(analysis.params(), analysis))
     ws = binned.to_pyhf(bm, signal, allow_approximate=args.approximate)
-    path = Path(args.pyhf)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".json")
-    with os.fdopen(fd, "w") as f:
-        json.dump(ws, f)
-    os.replace(tmp, path)
-    print(f"wrote {path}: {bm.n_bins} bins, samples {', '.join(bm.sample_names)}, nuisances {', '.join(bm.pull_names)}")
+    replaced = write_text_atomic(path, json.dumps(ws))
+    print(f"{'replaced' if replaced else 'wrote'} {path}: {bm.n_bins} bins, samples {', '.join(bm.sample_names)}, nuisances {', '.join(bm.pull_names)}")
     return 0
 
 
