@@ -455,7 +455,9 @@ def _cmd_export(args) -> int:
     signal = np.asarray(jcevns.predict(analysis.params(), analysis))
     ws = binned.to_pyhf(bm, signal, allow_approximate=args.approximate)
     replaced = write_text_atomic(path, json.dumps(ws))
-    print(f"{'replaced' if replaced else 'wrote'} {path}: {bm.n_bins} bins, samples {', '.join(bm.sample_names)}, nuisances {', '.join(bm.pull_names)}")
+    verb = "replaced" if replaced else "wrote"
+    samples, nuisances = ", ".join(bm.sample_names), ", ".join(bm.pull_names)
+    print(f"{verb} {path}: {bm.n_bins} bins, samples {samples}, nuisances {nuisances}")
     return 0
 
 
