@@ -365,8 +365,8 @@ def _add_analysis_arguments(parser, option_help: str = "analysis option, e.g. --
     parser.add_argument(
         "--preset",
         default=None,
-        help="preset of the experiment (default: its first; for the reference analyses calibrated = choices that "
-        "reproduce the papers' normalisation, printed = every input exactly as printed)",
+        help="preset of the experiment; for the papers' analyses calibrated (default): choices that reproduce the "
+        "papers' normalisation, printed: every input exactly as printed (other experiments: their first preset)",
     )
     parser.add_argument("--option", action="append", metavar="NAME=VALUE", help=option_help + "; listed below")
 

@@ -621,7 +621,8 @@ def main(out: str = "results", preset: str = "calibrated", only: str | None = No
             with open(report, "a") as f:
                 f.write("\n".join(section_lines) + "\n")
         single = {k: v for k, v in curves.items() if k != COMBINED}
-        figures += plots.reproduction_figures(single, figures_dir) if single else []
+        if single or only in (None, "csi", "lar"):
+            figures += plots.reproduction_figures(single, figures_dir)
         if COMBINED in curves:
             figures += combined_figures(curves[COMBINED], figures_dir)
     note = f" (kept {', '.join(kept)} from the earlier results.json)" if kept else ""
