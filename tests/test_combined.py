@@ -32,6 +32,7 @@ def test_combination_is_the_sum_of_statistics(liks, values):
     assert float(at) == pytest.approx(float(value), rel=1e-12)
 
 
+@pytest.mark.slow
 def test_profile_and_scan_of_a_combination_match_the_summed_function(liks):
     both = combine(liks["csi"], liks["lar"])
     base = both.analysis.params()
