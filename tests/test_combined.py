@@ -32,6 +32,7 @@ def test_combination_is_the_sum_of_statistics(liks, values):
     assert float(at) == pytest.approx(float(value), rel=1e-12)
 
 
+@pytest.mark.slow
 def test_profile_and_scan_of_a_combination_match_the_summed_function(liks):
     both = combine(liks["csi"], liks["lar"])
     base = both.analysis.params()
@@ -138,3 +139,15 @@ def test_posterior_of_a_combination(liks):
     (iv,) = jcevns.intervals_1d(grid, scan.delta)
     assert iv.lo < res.summary["sin2w"]["q50"] < iv.hi
     assert res.divergences == 0
+
+
+def test_per_nucleus_radius_gradients_match_finite_differences():
+    an = jcevns.build("csi2017-newqf", form_factor="helm")
+    p0 = an.params(rn_cs=4.9, rn_i=5.3)
+    grad = jax.grad(lambda p: jcevns.predict(p, an).sum())(p0)
+    f = jax.jit(lambda p: jcevns.forward._predict_kernel(p, an).sum())
+    assert float(grad.rn) == 0.0  # both nuclei have their own radius: rn is unused
+    for name in ("rn_cs", "rn_i"):
+        x, h = float(getattr(p0, name)), 1e-4
+        fd = (float(f(p0.replace(**{name: x + h}))) - float(f(p0.replace(**{name: x - h})))) / (2 * h)
+        assert float(getattr(grad, name)) == pytest.approx(fd, rel=1e-6)

@@ -52,6 +52,7 @@ def test_fisher_of_a_combination_is_the_sum(csi):
     np.testing.assert_allclose(total, parts, rtol=1e-9)
 
 
+@pytest.mark.slow
 def test_copy_of_itself_equals_twice_the_exposure():
     """LAr (Poisson, systematics negligible): an Asimov experiment combined with a copy of
     itself carries the information of one with twice the protons on target and background."""
