@@ -17,6 +17,7 @@ from .flux import FLAVOURS  # noqa: E402
 from .forecast import Forecast, fisher  # noqa: E402
 from .forward import (  # noqa: E402
     EventTemplates,
+    check_ranges,
     event_templates,
     predict,
     predict_from_templates,
@@ -47,6 +48,7 @@ __all__ = [
     "Params",
     "PhysicsOptions",
     "build",
+    "check_ranges",
     "combine",
     "fisher",
     "constants",

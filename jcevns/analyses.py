@@ -12,7 +12,7 @@ PRD 102 (2020) 113004, arXiv:1907.11644), and ``lar2020``, COHERENT CENNS-10 Ana
 (Miranda et al., JHEP 05 (2020) 130, arXiv:2003.12050). Presets: ``printed`` takes every
 input exactly as the paper prints it; ``calibrated`` takes the choices that reproduce the
 paper's normalisation (Klein-Nystrand ``R_A = 1.2 A^1/3`` for CsI,
-``r = 0.09`` nu/flavour/POT for LAr). Any option can be overridden by name.
+``r = 0.09`` nu/flavour/POT for LAr; ``docs/conventions.md``). Any option can be overridden by name.
 """
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ from . import constants as c
 from . import experiments, flux, form_factors, nuclei
 from .cross_sections import PhysicsOptions
 from .detectors import Detector
-from .params import Params, validate
+from .options import check_options, declared_kinds
+from .params import Params, check_scalar, validate, with_origin
 from .quadrature import bin_matrix, gauss_legendre_panels
 
 #: Presets of the reference analyses (each experiment declares its own).
@@ -79,15 +80,16 @@ class Config:
         return out
 
 
+def option_kinds(name) -> dict:
+    """``{option: (declared type, allows None)}`` of a registered experiment (:mod:`jcevns.options`)."""
+    exp = experiments.get(name)
+    return declared_kinds(PhysicsOptions, Exposure, exp.options, extra={"n_nodes": ("int", False)})
+
+
 def _make_config(exp, options: dict) -> Config:
     groups = {"physics": PhysicsOptions, "exposure": Exposure, "detector": exp.options}
-    top = {"n_nodes"}
-    known = set(top).union(*({f.name for f in fields(cls)} for cls in groups.values()))
-    unknown = set(options) - known
-    if unknown:
-        raise ValueError(
-            f"unknown option {', '.join(sorted(unknown))} for analysis {exp.name!r}; valid options: {sorted(known)}"
-        )
+    kinds = declared_kinds(*groups.values(), extra={"n_nodes": ("int", False)})
+    options = check_options(kinds, options, exp.name)  # types first: no coercion by truthiness
     kwargs = {
         g: cls(**{k: v for k, v in options.items() if k in {f.name for f in fields(cls)}}) for g, cls in groups.items()
     }
@@ -171,23 +173,31 @@ class Analysis:
     def params(self, **values) -> Params:
         """SM parameters of this analysis with some values changed (validated).
 
-        Example:
+        ``sin2w`` and ``rn``, when not given, take this analysis' reference values, and the
+        returned parameters remember it: using them with an analysis whose references differ
+        raises ``ValueError`` instead of silently carrying, say, CsI's R_n to argon. Values set
+        explicitly (here or with :meth:`Params.replace`) are used as given everywhere.
+
+        Examples:
             >>> an = build("csi2017-oldqf")
             >>> an.params(sin2w=0.22).sin2w
             0.22
         """
         p = Params().replace(**values)
+        for name, value in values.items():
+            if value is not None:
+                check_scalar(name, value)
         if not self.config.physics.uses_rn and p.rn is not None and np.any(np.asarray(p.rn) != self.rn_ref):
             raise ValueError(
                 f"parameter rn is not used by {self.name} with form_factor="
                 f"{self.config.physics.form_factor!r}; build the analysis with form_factor='helm'"
             )
-        if p.sin2w is None:
-            p = p.replace(sin2w=self.sin2w_ref)
-        if p.rn is None:
-            p = p.replace(rn=self.rn_ref)
+        refs = {"sin2w": self.sin2w_ref, "rn": self.rn_ref}
+        filled = {n: (self.name, ref) for n, ref in refs.items() if values.get(n) is None}
+        p = p.replace(**{n: ref for n, (_, ref) in filled.items()})
         validate(p, rn_lower=self.rn_lower)
-        return p
+        # remember which values are this analysis' references (refused by another analysis)
+        return with_origin(p, filled)
 
     def options(self) -> dict:
         """All options of this analysis as a flat dictionary."""

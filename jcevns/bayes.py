@@ -61,9 +61,9 @@ import numpy as np
 
 from .analyses import Analysis
 from .combined import CombinedLikelihood
-from .forward import expected_counts, templates_if_exact
+from .forward import _prepare, expected_counts, templates_if_exact
 from .likelihoods import Likelihood, _chi2_at, _poisson_at, _statistic_from_signal
-from .params import RADIUS_NAMES, SPECS, as_float64
+from .params import RADIUS_NAMES, SPECS
 
 PRIOR_KINDS = ("uniform", "log-uniform")
 PULL_MODES = ("auto", "sample", "profile")
@@ -88,8 +88,12 @@ class Prior:
     def __post_init__(self):
         if self.kind not in PRIOR_KINDS:
             raise ValueError(f"prior kind must be one of {PRIOR_KINDS}, got {self.kind!r}")
-        lo, hi = float(self.lower), float(self.upper)
-        if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+        try:
+            lo, hi = float(self.lower), float(self.upper)
+        except (TypeError, ValueError):
+            raise ValueError(f"prior bounds must be numbers, got [{self.lower!r}, {self.upper!r}]") from None
+        numbers = not any(isinstance(v, (bool, str)) for v in (self.lower, self.upper))
+        if not (numbers and math.isfinite(lo) and math.isfinite(hi) and lo < hi):
             raise ValueError(f"prior bounds must be finite with lower < upper, got [{self.lower}, {self.upper}]")
         if self.kind == "log-uniform" and lo <= 0:
             raise ValueError(f"a log-uniform prior needs lower > 0, got {self.lower}")
@@ -153,6 +157,8 @@ def default_prior(name: str, analysis: Analysis | None = None) -> Prior:
 def _as_names(names) -> tuple[str, ...]:
     if isinstance(names, str):
         names = names.split(",")
+    if not isinstance(names, (list, tuple)):
+        raise ValueError(f"names must be a list of parameter names or 'a,b', got {names!r}")
     names = tuple(str(n).strip() for n in names if str(n).strip())
     if not names:
         raise ValueError("give at least one parameter to sample")
@@ -178,6 +184,8 @@ def resolve_priors(analysis: Analysis, names, priors: dict | None = None) -> dic
             form factor, or a range outside :data:`jcevns.SPECS` (or below the Helm limit).
     """
     names = _as_names(names)
+    if priors is not None and not isinstance(priors, dict):
+        raise ValueError(f"priors must be a dict {{name: prior}}, got {priors!r}")
     priors = dict(priors or {})
     extra = sorted(set(priors) - set(names))
     if extra:
@@ -197,11 +205,15 @@ def resolve_priors(analysis: Analysis, names, priors: dict | None = None) -> dic
             prior = given
         elif isinstance(given, str):
             prior = Prior.parse(given, default.kind)
-        elif isinstance(given, dict):
+        elif isinstance(given, dict) and {"lower", "upper"} <= set(given) <= {"lower", "upper", "kind"}:
             prior = Prior(given["lower"], given["upper"], given.get("kind", default.kind))
+        elif isinstance(given, (tuple, list)) and len(given) == 2:
+            prior = Prior(given[0], given[1], default.kind)
         else:
-            lo, hi = given
-            prior = Prior(lo, hi, default.kind)
+            raise ValueError(
+                f"prior of {name} must be a Prior, (lower, upper), {{'lower', 'upper'[, 'kind']}} or 'LO:HI', "
+                f"got {given!r}"
+            )
         spec = SPECS[name]
         lower = analysis.rn_lower if name in RADIUS_NAMES else spec.lower
         unit = f" {spec.unit}" if spec.unit else ""
@@ -249,7 +261,7 @@ def model(lik: Likelihood, names, priors: dict | None = None, pulls: str = "samp
 
     pulls = resolve_pulls(pulls, names)
     priors = resolve_priors(lik.analysis, names, priors)
-    base = as_float64(lik.analysis.params() if base is None else base)
+    base = _prepare(lik.analysis.params() if base is None else base, lik.analysis)
     values = {}
     for name, prior in priors.items():
         if prior.kind == "uniform":
@@ -393,8 +405,8 @@ class PosteriorResult:
         for name, s in {**self.summary, **self.nuisance}.items():
             if s["ess_bulk"] < ESS_PER_CHAIN_MIN * chains:
                 out.append(
-                    f"bulk ESS of {name} = {s['ess_bulk']:.0f} < {ESS_PER_CHAIN_MIN} per chain: "
-                    "quantiles are noisy, draw more samples"
+                    f"bulk ESS of {name} = {s['ess_bulk']:.0f} is below {ESS_PER_CHAIN_MIN * chains} "
+                    f"({ESS_PER_CHAIN_MIN} per chain x {chains} chains): quantiles are noisy, draw more samples"
                 )
         if chains == 1:
             out.append("one chain: r_hat compares its two halves and cannot detect separate modes; run >= 2 chains")
@@ -446,19 +458,24 @@ class PosteriorResult:
     def save(self, directory) -> Path:
         """Write ``posterior.nc``, ``summary.json``, ``summary.md``, ``corner.png`` and
         ``trace.png`` into ``directory`` (created). Without a netCDF backend the samples go to
-        ``posterior.npz`` and a note says so."""
-        out = Path(directory)
-        out.mkdir(parents=True, exist_ok=True)
-        try:
-            self.inference_data.to_netcdf(str(out / "posterior.nc"))
-        except (ImportError, ValueError, OSError, RuntimeError) as err:  # no netCDF backend for groups
-            np.savez(out / "posterior.npz", **self.samples)
-            self.notes.append(f"netCDF backend unavailable ({type(err).__name__}: {err}); wrote posterior.npz instead")
-        self.to_json(out / "summary.json")
-        (out / "summary.md").write_text(self.to_markdown())
-        self._corner(out / "corner.png")
-        self._trace(out / "trace.png")
-        return out
+        ``posterior.npz`` and a note says so. The files appear together, atomically
+        (:class:`jcevns.outputs.OutputDir`): a failure leaves the directory as it was."""
+        from .outputs import OutputDir
+
+        with OutputDir(directory, command=f"jcevns sample {self.settings.get('analysis')}") as out:
+            try:
+                self.inference_data.to_netcdf(str(out.path("posterior.nc")))
+            except (ImportError, ValueError, OSError, RuntimeError) as err:  # no netCDF backend for groups
+                out.path("posterior.nc").unlink(missing_ok=True)
+                np.savez(out.path("posterior.npz"), **self.samples)
+                self.notes.append(
+                    f"netCDF backend unavailable ({type(err).__name__}: {err}); wrote posterior.npz instead"
+                )
+            self.to_json(out.path("summary.json"))
+            out.path("summary.md").write_text(self.to_markdown())
+            self._corner(out.path("corner.png"))
+            self._trace(out.path("trace.png"))
+        return Path(directory)
 
     def _coords(self) -> list[str]:
         priors = self.settings.get("priors", {})
@@ -567,7 +584,9 @@ def sample(
             docstring.
         pulls: ``"sample"`` (marginalise the nuisance pulls), ``"profile"``, or ``"auto"``
             (default: profile when a mediator mass is sampled, else sample; module docstring).
-        chains, warmup, samples: number of chains, warmup and kept draws per chain.
+        chains: number of chains.
+        warmup: warmup (adaptation) draws per chain.
+        samples: kept draws per chain.
         seed: PRNG seed.
         init_strategy: a NumPyro init strategy; overrides ``dispersed_init``.
         progress: show NumPyro's progress bar and print the chain method.
@@ -584,7 +603,7 @@ def sample(
     Raises:
         ValueError: unknown parameters, bad priors, bad settings, or float64 switched off.
 
-    Example:
+    Examples:
         >>> import jcevns
         >>> from jcevns.bayes import sample
         >>> lik = jcevns.likelihood(jcevns.build("csi2017-newqf"))
@@ -600,12 +619,12 @@ def sample(
         )
     if not jax.config.jax_enable_x64:
         raise ValueError("jcevns.bayes.sample needs float64: jax_enable_x64 was switched off after importing jcevns")
-    for label, v, least in (("chains", chains, 1), ("warmup", warmup, 1), ("samples", samples, 1)):
-        if not isinstance(v, (int, np.integer)) or v < least:
+    for label, v, least in (("chains", chains, 1), ("warmup", warmup, 1), ("samples", samples, 1), ("seed", seed, 0)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < least:
             raise ValueError(f"{label} must be an integer >= {least}, got {v!r}")
     names = _as_names(names)
     priors = resolve_priors(lik.analysis, names, priors)
-    base = as_float64(lik.analysis.params() if base is None else base)
+    base = _prepare(lik.analysis.params() if base is None else base, lik.analysis)
     pulls = resolve_pulls(pulls, names)
     chain_method = _chain_method(chains)
     if progress:
@@ -622,7 +641,7 @@ def sample(
     if target_accept_prob is None:
         hard = len(names) > 1 or any(p.kind == "log-uniform" for p in priors.values())
         target_accept_prob = 0.99 if hard else 0.9
-    if not 0.0 < target_accept_prob < 1.0:
+    if isinstance(target_accept_prob, (bool, str)) or not 0.0 < target_accept_prob < 1.0:
         raise ValueError(f"target_accept_prob must lie in (0, 1), got {target_accept_prob!r}")
     n_latent = len(names) + (len(lik.sigma_pulls) if pulls == "sample" else 0)
     kernel = NUTS(

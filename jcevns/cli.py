@@ -21,18 +21,46 @@ import json
 import sys
 
 
-def _parse_assignments(items, what: str) -> dict:
+def _parse_options(items, analysis: str) -> dict:
+    """``--option name=value`` items parsed strictly by each option's declared type
+    (:mod:`jcevns.options`); unknown or repeated names raise ``ValueError``."""
+    from .analyses import option_kinds
+    from .options import parse_option, split_assignment
+
+    parts = [analysis] if analysis.endswith(".toml") else [p for p in analysis.split("+") if p]
+    kinds = option_kinds(parts[0])
+    for part in parts[1:]:  # a combination a+b: options go to every component, so each must know them
+        other = option_kinds(part)
+        kinds = {k: v for k, v in kinds.items() if other.get(k) == v}
     out = {}
     for item in items or ():
-        if "=" not in item:
-            raise ValueError(f"{what} must look like name=value, got {item!r}")
-        key, value = item.split("=", 1)
-        try:
-            out[key] = json.loads(value)
-        except json.JSONDecodeError:
-            out[key] = value
-        if isinstance(out[key], list):
-            out[key] = tuple(out[key])
+        key, value = split_assignment(item, "--option")
+        if key not in kinds:
+            raise ValueError(f"unknown option {key!r} for analysis {analysis!r}; valid options: {sorted(kinds)}")
+        if key in out:
+            raise ValueError(f"--option {key} is given twice")
+        out[key] = parse_option(key, value, *kinds[key])
+    return out
+
+
+def _default_name(analysis: str) -> str:
+    """Folder name for default outputs: the experiment name, or the stem of a TOML description."""
+    from pathlib import Path
+
+    return Path(analysis).stem if analysis.endswith(".toml") else analysis
+
+
+def _parse_params(items) -> dict:
+    """``--set name=value`` items: one finite real number per known parameter, each name once."""
+    from .options import parse_parameter, split_assignment
+    from .params import PARAMETER_NAMES
+
+    out = {}
+    for item in items or ():
+        key, value = split_assignment(item, "--set")
+        if key in out:
+            raise ValueError(f"--set {key} is given twice")
+        out[key] = parse_parameter(key, value, PARAMETER_NAMES)
     return out
 
 
@@ -55,9 +83,9 @@ def _cmd_predict(args) -> int:
 
     import jcevns
 
-    options = _parse_assignments(args.option, "--option")
+    options = _parse_options(args.option, args.analysis)
     analysis = jcevns.build(args.analysis, args.preset, **options)
-    params = analysis.params(**_parse_assignments(args.set, "--set"))
+    params = analysis.params(**_parse_params(args.set))
     per_flavour = np.asarray(jcevns.predict_per_flavour(params, analysis))
     bins = per_flavour.sum(axis=0)
     cells = _bin_cells(analysis)
@@ -114,6 +142,10 @@ def _cmd_selftest(args) -> int:
     return 0 if ok else 1
 
 
+#: Largest number of points per ``--grid`` axis (a 1e7-point axis already needs ~1 GB per result).
+MAX_GRID_POINTS = 10_000_000
+
+
 def parse_grid(item: str):
     """``"name=LO:HI:N"`` (linear) or ``"name=log:LO:HI:N"`` (log-spaced) -> ``(name, values)``."""
     import numpy as np
@@ -130,8 +162,12 @@ def parse_grid(item: str):
             raise IndexError
     except (IndexError, ValueError):
         raise ValueError(f"--grid {name} must look like {name}=LO:HI:N or {name}=log:LO:HI:N, got {item!r}") from None
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        raise ValueError(f"--grid {name} needs finite LO and HI, got {item!r}")
     if n < 2 or not hi > lo or (log and lo <= 0):
         raise ValueError(f"--grid {name} needs N >= 2 and HI > LO (> 0 for log), got {item!r}")
+    if n > MAX_GRID_POINTS:
+        raise ValueError(f"--grid {name} asks for {n} points; at most {MAX_GRID_POINTS} per axis")
     values = np.logspace(np.log10(lo), np.log10(hi), n) if log else np.linspace(lo, hi, n)
     return name.strip(), values
 
@@ -144,19 +180,27 @@ def _cmd_scan(args) -> int:
     import jcevns
 
     from .intervals import fit_1d
+    from .outputs import OutputDir, check_output_dir
     from .plots import scan_figure
     from .profiling import parameter_bounds
 
-    grid = dict(parse_grid(g) for g in args.grid)
+    grid = {}
+    for item in args.grid:
+        name, values = parse_grid(item)
+        if name in grid:
+            raise ValueError(f"--grid {name} is given twice; give each scanned parameter once")
+        grid[name] = values
     if not 1 <= len(grid) <= 2:
         raise ValueError(f"give one or two --grid parameters, got {len(grid)}")
     profile = tuple(n.strip() for n in (args.profile or "").split(",") if n.strip())
-    lik = _build_likelihood(args.analysis, args.preset, _parse_assignments(args.option, "--option"), args.statistic)
+    if len(set(profile)) != len(profile):
+        raise ValueError(f"--profile names a parameter twice: {args.profile!r}")
+    out = Path(args.out or f"scan/{_default_name(args.analysis)}")
+    check_output_dir(out)  # before any computation
+    lik = _build_likelihood(args.analysis, args.preset, _parse_options(args.option, args.analysis), args.statistic)
     analysis = lik.analysis
-    base = analysis.params(**_parse_assignments(args.set, "--set"))
+    base = analysis.params(**_parse_params(args.set))
     res = jcevns.scan(lik, grid, base=base, profile=profile, progress=not args.quiet)
-    out = Path(args.out or f"scan/{analysis.name}")
-    out.mkdir(parents=True, exist_ok=True)
     summary = {
         "analysis": analysis.name,
         "preset": analysis.preset,
@@ -189,8 +233,9 @@ def _cmd_scan(args) -> int:
         for i in fit.cl90:
             flag = " (widen the grid: the region reaches its end)" if "grid_edge" in (i.lo_kind, i.hi_kind) else ""
             lines.append(f"90 % CL: {i.lo:.6g} .. {i.hi:.6g}{flag}")
-    (out / "scan.json").write_text(json.dumps(summary, indent=1) + "\n")
-    scan_figure(res, out / "scan.png", title=f"{analysis.name} ({analysis.preset})")
+    with OutputDir(out, command="jcevns scan") as staged:
+        staged.path("scan.json").write_text(json.dumps(summary, indent=1) + "\n")
+        scan_figure(res, staged.path("scan.png"), title=f"{analysis.name} ({analysis.preset})")
     lines.append(f"wrote {out}/scan.json and {out}/scan.png")
     print("\n".join(lines))
     return 0
@@ -225,14 +270,21 @@ def _cmd_sample(args) -> int:
     import jcevns
 
     from . import bayes
+    from .outputs import check_output_dir
 
     names = [n.strip() for n in args.params.split(",") if n.strip()]
-    options = _parse_assignments(args.option, "--option")
+    if len(set(names)) != len(names):
+        raise ValueError(f"--params names a parameter twice: {args.params!r}")
+    out = Path(args.out if args.out is not None else Path("posterior") / args.analysis)
+    check_output_dir(out)  # before any sampling
+    options = _parse_options(args.option, args.analysis)
     priors = {}
     for item in args.prior or ():
         if "=" not in item:
             raise ValueError(f"--prior must look like name=LO:HI or name=log:LO:HI, got {item!r}")
         key, value = item.split("=", 1)
+        if key.strip() in priors:
+            raise ValueError(f"--prior {key.strip()} is given twice")
         priors[key.strip()] = value
     # An R_n fit uses the experiment's R_n options (CsI 2017: Helm form factor) and drops the
     # form-factor term from the signal uncertainty where it has one (Papoulias footnote 4), as
@@ -263,7 +315,6 @@ def _cmd_sample(args) -> int:
         progress=not args.quiet,
         target_accept_prob=args.target_accept,
     )
-    out = Path(args.out if args.out is not None else Path("posterior") / analysis.name)
     result.save(out)
     print(result.to_markdown())
     print(f"wrote {out}/posterior.nc, summary.json, summary.md, corner.png, trace.png")
@@ -279,13 +330,49 @@ def _cmd_sample(args) -> int:
     return code
 
 
+def _parameters_epilog() -> str:
+    """Every parameter with its unit and valid range, for the help of commands that take them."""
+    from .params import SPECS
+
+    rows = []
+    for name, spec in SPECS.items():
+        bracket = "(" if spec.lower_open else "["
+        unit = f" {spec.unit}" if spec.unit else ""
+        rows.append(f"  {name:<12} {bracket}{spec.lower:g}, {spec.upper:g}]{unit}  {spec.doc}")
+    return "parameters (name, valid range, unit):\n" + "\n".join(rows)
+
+
+def _options_epilog() -> str:
+    """Every analysis option with its declared type, per analysis."""
+    from .analyses import ANALYSES, option_kinds
+
+    lines = ["options (--option NAME=VALUE; bool: true/false, tuple: 3.14 or 3.14,3.2):"]
+    for name in ANALYSES:
+        kinds = option_kinds(name)
+        lines.append(f"  {name}: " + ", ".join(f"{k} ({v[0]})" for k, v in sorted(kinds.items())))
+    return "\n".join(lines)
+
+
 def _add_analysis_arguments(parser, option_help: str = "analysis option, e.g. --option form_factor=helm"):
     """The arguments every analysis-based command shares: the analysis, ``--preset``, ``--option``."""
     import jcevns
 
-    parser.add_argument("analysis", help=f"one of {', '.join(jcevns.ANALYSES)} (jcevns list), or a .toml file")
-    parser.add_argument("--preset", default=None, help="preset (default: the experiment's first, e.g. calibrated)")
-    parser.add_argument("--option", action="append", metavar="NAME=VALUE", help=option_help)
+    parser.add_argument(
+        "analysis",
+        help=f"a registered experiment ({', '.join(jcevns.ANALYSES)}; `jcevns list` describes each) or a path to "
+        "a .toml experiment description",
+    )
+    parser.add_argument(
+        "--preset",
+        default=None,
+        help="preset of the experiment (default: its first; for the reference analyses calibrated = choices that "
+        "reproduce the papers' normalisation, printed = every input exactly as printed)",
+    )
+    parser.add_argument("--option", action="append", metavar="NAME=VALUE", help=option_help + "; listed below")
+
+
+def _formatter():
+    return argparse.RawDescriptionHelpFormatter
 
 
 def _add_combinable_arguments(parser):
@@ -306,17 +393,20 @@ def _cmd_forecast(args) -> int:
 
     import jcevns
 
+    from .outputs import OutputDir, check_output_dir
     from .plots import forecast_figure
 
     names = [n.strip() for n in args.params.split(",") if n.strip()]
-    lik = _build_likelihood(args.analysis, args.preset, _parse_assignments(args.option, "--option"), args.statistic)
+    out = Path(args.out or f"forecast/{_default_name(args.analysis)}")
+    check_output_dir(out)  # before any computation
+    lik = _build_likelihood(args.analysis, args.preset, _parse_options(args.option, args.analysis), args.statistic)
     if any(n.startswith("rn") for n in names) and not lik.analysis.config.physics.uses_rn:
         raise ValueError(f"{lik.analysis.name} does not use a neutron radius here; add --option form_factor=helm")
-    params = lik.analysis.params(**_parse_assignments(args.set, "--set"))
+    params = lik.analysis.params(**_parse_params(args.set))
     fc = jcevns.fisher(lik, params, names)
-    out = Path(args.out or f"forecast/{lik.analysis.name}")
-    out.mkdir(parents=True, exist_ok=True)
-    forecast_figure(fc, out / "forecast.png", title=f"{lik.analysis.name} ({lik.analysis.preset}): Asimov forecast")
+    with OutputDir(out, command="jcevns forecast", verbose=not args.json) as staged:
+        title = f"{lik.analysis.name} ({lik.analysis.preset}): Asimov forecast"
+        forecast_figure(fc, staged.path("forecast.png"), title=title)
     result = {"analysis": lik.analysis.name, "preset": lik.analysis.preset, "statistic": lik.statistic}
     result |= fc.to_dict() | {"plot": str(out / "forecast.png")}
     if args.json:
@@ -331,8 +421,6 @@ def _cmd_forecast(args) -> int:
 
 def _cmd_export(args) -> int:
     """Write the analysis' Poisson likelihood at the reference physics as a pyhf JSON workspace."""
-    import os
-    import tempfile
     from pathlib import Path
 
     import numpy as np
@@ -341,7 +429,13 @@ def _cmd_export(args) -> int:
     from jcevns import binned
     from jcevns.likelihoods import _binned_model
 
-    analysis = jcevns.build(args.analysis, args.preset, **_parse_assignments(args.option, "--option"))
+    from .outputs import check_output_dir, write_text_atomic
+
+    path = Path(args.pyhf)
+    if path.is_dir():
+        raise ValueError(f"--pyhf {path} is a directory; give a file name such as ws.json")
+    check_output_dir(path.parent)  # before any computation
+    analysis = jcevns.build(args.analysis, args.preset, **_parse_options(args.option, args.analysis))
     spec = analysis.experiment.likelihood
     if "poisson" not in spec.statistics:
         raise ValueError(f"{analysis.name} has no Poisson likelihood; pyhf expresses only Poisson models")
@@ -360,27 +454,34 @@ def _cmd_export(args) -> int:
     bm = _binned_model(analysis, "poisson", mods)
     signal = np.asarray(jcevns.predict(analysis.params(), analysis))
     ws = binned.to_pyhf(bm, signal, allow_approximate=args.approximate)
-    path = Path(args.pyhf)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".json")
-    with os.fdopen(fd, "w") as f:
-        json.dump(ws, f)
-    os.replace(tmp, path)
-    print(f"wrote {path}: {bm.n_bins} bins, samples {', '.join(bm.sample_names)}, nuisances {', '.join(bm.pull_names)}")
+    replaced = write_text_atomic(path, json.dumps(ws))
+    verb = "replaced" if replaced else "wrote"
+    samples, nuisances = ", ".join(bm.sample_names), ", ".join(bm.pull_names)
+    print(f"{verb} {path}: {bm.n_bins} bins, samples {samples}, nuisances {nuisances}")
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
     import jcevns
 
+    from .reproduce import ONLY_CHOICES
+
     parser = argparse.ArgumentParser(prog="jcevns", description="Fast, differentiable CEvNS fits of COHERENT data.")
     parser.add_argument("--version", action="version", version=f"jcevns {jcevns.__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("predict", help="SM (or given) expected events per bin and per flavour")
+    p = sub.add_parser(
+        "predict",
+        help="SM (or given) expected events per bin and per flavour",
+        description="Expected CEvNS events per analysis bin and per neutrino flavour.",
+        epilog=_parameters_epilog() + "\n\n" + _options_epilog(),
+        formatter_class=_formatter(),
+    )
     _add_analysis_arguments(p)
     p.add_argument("--json", action="store_true", help="machine-readable output")
-    p.add_argument("--set", action="append", metavar="NAME=VALUE", help="parameter value, e.g. --set sin2w=0.22")
+    p.add_argument(
+        "--set", action="append", metavar="NAME=VALUE", help="parameter value, e.g. --set sin2w=0.22 (list below)"
+    )
     p.set_defaults(func=_cmd_predict)
 
     v = sub.add_parser("list", help="the registered experiments: name, target, data set, citation")
@@ -388,7 +489,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("selftest", help="fixed grids vs adaptive scipy.integrate.quad (tolerance 1e-6)")
     s.add_argument("--analysis", action="append", choices=jcevns.ANALYSES, help="restrict to these analyses")
-    s.add_argument("--preset", choices=jcevns.PRESETS, default="calibrated")
+    s.add_argument("--preset", choices=jcevns.PRESETS, default="calibrated", help="preset (default: calibrated)")
     s.set_defaults(func=_cmd_selftest)
 
     x = sub.add_parser("export", help="the likelihood at the reference physics as a pyhf JSON workspace")
@@ -399,16 +500,29 @@ def build_parser() -> argparse.ArgumentParser:
     x.set_defaults(func=_cmd_export)
 
     r = sub.add_parser("reproduce", help="regenerate the two reference papers' results")
-    r.add_argument("--out", default="results", help="output directory (default: results/)")
-    r.add_argument("--preset", choices=jcevns.PRESETS, default="calibrated")
-    r.add_argument("--only", choices=("csi", "lar", "combined", "csi2021"), default=None)
+    r.add_argument(
+        "--out",
+        default="results",
+        help="output directory (default: results/); files are replaced atomically, other files are kept",
+    )
+    r.add_argument("--preset", choices=jcevns.PRESETS, default="calibrated", help="analysis preset (calibrated)")
+    r.add_argument(
+        "--only",
+        choices=ONLY_CHOICES,
+        default=None,
+        help="run only the CsI 2017 analyses, only LAr, only their combination, or one data set's section; the "
+        "other entries of an existing results.json are kept",
+    )
     r.set_defaults(func=_cmd_reproduce)
 
     c = sub.add_parser(
         "scan",
-        help="profiled Delta chi2 on a 1D or 2D grid, with 90 % CL intervals (1D) or regions (2D)",
+        help="profiled Delta chi2 on a 1D or 2D grid, with 90 %% CL intervals (1D) or regions (2D)",
         description="Scan the test statistic (pulls profiled exactly, optionally more parameters profiled "
-        "with L-BFGS) on a grid of one or two parameters. Writes scan.json and scan.png.",
+        "with L-BFGS) on a grid of one or two parameters. Writes scan.json and scan.png. Grid values are in "
+        "the parameter's unit (below).",
+        epilog=_parameters_epilog() + "\n\n" + _options_epilog(),
+        formatter_class=_formatter(),
     )
     _add_combinable_arguments(c)
     c.add_argument(
@@ -419,9 +533,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="scanned parameter, linear (sin2w=0.1:0.4:301) or log-spaced (zprime_m=log:1:1e4:46); once or twice",
     )
     c.add_argument("--profile", default=None, help="comma-separated parameters to minimise over at every point")
-    c.add_argument("--set", action="append", metavar="NAME=VALUE", help="value of a fixed parameter")
-    c.add_argument("--statistic", choices=("chi2", "poisson"), default=None, help="default: the experiment's")
-    c.add_argument("--out", default=None, help="output directory (default: scan/<analysis>)")
+    c.add_argument("--set", action="append", metavar="NAME=VALUE", help="value of a fixed parameter (unit below)")
+    c.add_argument(
+        "--statistic",
+        choices=("chi2", "poisson"),
+        default=None,
+        help="chi2: the papers' Gaussian chi-square; poisson: -2 ln L of the counts (default: the experiment's)",
+    )
+    c.add_argument(
+        "--out", default=None, help="output directory (default: scan/<analysis>); scan.json and scan.png replaced"
+    )
     c.add_argument("--quiet", action="store_true", help="no progress bar")
     c.set_defaults(func=_cmd_scan)
 
@@ -430,26 +551,37 @@ def build_parser() -> argparse.ArgumentParser:
         help="Bayesian posterior with NumPyro NUTS (exit code 3 if r_hat > 1.01 or divergences)",
         description="Sample the posterior of some parameters with NUTS. Writes posterior.nc, summary.json, "
         "summary.md, corner.png and trace.png; exits with code 3 when the chains did not converge.",
+        epilog=_parameters_epilog() + "\n\n" + _options_epilog(),
+        formatter_class=_formatter(),
     )
     _add_combinable_arguments(m)
-    m.add_argument("--params", required=True, help="comma-separated parameters, e.g. sin2w or zprime_g,zprime_m")
-    m.add_argument("--chains", type=int, default=4)
+    m.add_argument(
+        "--params", required=True, help="comma-separated parameters, e.g. sin2w or zprime_g,zprime_m (list below)"
+    )
+    m.add_argument("--chains", type=int, default=4, help="number of NUTS chains (default 4; >= 2 to compare chains)")
     m.add_argument("--warmup", type=int, default=1000, help="warmup steps per chain")
     m.add_argument("--samples", type=int, default=2000, help="kept draws per chain")
-    m.add_argument("--seed", type=int, default=0)
-    m.add_argument("--out", default=None, help="output directory (default: posterior/<analysis>)")
+    m.add_argument("--seed", type=int, default=0, help="PRNG seed (default 0): the same seed gives the same draws")
+    m.add_argument(
+        "--out", default=None, help="output directory (default: posterior/<analysis>); its five files are replaced"
+    )
     m.add_argument(
         "--pulls",
         choices=("auto", "sample", "profile"),
         default="auto",
         help="marginalise or profile the pulls (auto: profile when a mediator mass is sampled, else sample)",
     )
-    m.add_argument("--statistic", choices=("chi2", "poisson"), default=None, help="default: the experiment's")
+    m.add_argument(
+        "--statistic",
+        choices=("chi2", "poisson"),
+        default=None,
+        help="likelihood exp(-statistic/2) with chi2 or the Poisson -2 ln L (default: the experiment's)",
+    )
     m.add_argument(
         "--prior",
         action="append",
         metavar="NAME=SPEC",
-        help="prior range, e.g. sin2w=0.1:0.4 or zprime_g=log:1e-6:1e-2",
+        help="prior range in the parameter's unit, e.g. sin2w=0.1:0.4 or zprime_g=log:1e-6:1e-2",
     )
     m.add_argument(
         "--target-accept",

@@ -95,6 +95,16 @@ class PhysicsOptions:
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
                 raise ValueError(f"option {name} must be a positive number of fm, got {value!r}")
+        radii = self.proton_rms_radius_fm
+        if radii is not None:
+            # the Helm form needs R_0^2 = 5/3 (R^2 - 3 s^2) > 0, the same limit as the parameter rn
+            limit = form_factors.helm_min_rms_radius(self.helm_skin_fm)
+            valid = isinstance(radii, tuple) and radii and all(isinstance(r, (int, float)) for r in radii)
+            if not (valid and all(limit < r <= 15.0 for r in radii)):
+                raise ValueError(
+                    f"option proton_rms_radius_fm must be a tuple of radii in ({limit:.4g}, 15] fm (Helm limit "
+                    f"sqrt(3) s for helm_skin_fm = {self.helm_skin_fm:g} fm), one per isotope, got {radii!r}"
+                )
 
     @property
     def uses_rn(self) -> bool:
@@ -168,15 +178,13 @@ def flavour_charges(params: Params, opts: PhysicsOptions):
     """Per-nucleon vector charges seen by each flavour, before form factors and the Z'.
 
     Returns:
-        ``(diag, fc, mu2)`` in flavour order :data:`jcevns.flux.FLAVOURS`:
-
-        * ``diag`` ``(3, 2)``: (proton, neutron) charge of the flavour-diagonal amplitude: the
-          SM couplings at the charge-radius-shifted ``sin^2 theta_W`` plus the diagonal NSI
-          (and the flavour-changing NSI too for ``fc_nsi="as_printed"``, which adds them
-          linearly inside ``Q``);
-        * ``fc`` ``(3, 2 channels, 2)``: flavour-changing charges, added in quadrature for
-          ``fc_nsi="incoherent"`` (zeros for ``"as_printed"``);
-        * ``mu2`` ``(3,)``: squared magnetic moment [(1e-10 mu_B)^2], ``mu_nu^2 + mu_a^2``.
+        ``(diag, fc, mu2)`` in flavour order :data:`jcevns.flux.FLAVOURS`.
+        ``diag`` ``(3, 2)``: (proton, neutron) charge of the flavour-diagonal amplitude: the
+        SM couplings at the charge-radius-shifted ``sin^2 theta_W`` plus the diagonal NSI
+        (and the flavour-changing NSI too for ``fc_nsi="as_printed"``, which adds them
+        linearly inside ``Q``). ``fc`` ``(3, 2 channels, 2)``: flavour-changing charges, added
+        in quadrature for ``fc_nsi="incoherent"`` (zeros for ``"as_printed"``). ``mu2``
+        ``(3,)``: squared magnetic moment [(1e-10 mu_B)^2], ``mu_nu^2 + mu_a^2``.
     """
     diag, fc, mu2 = [], [], []
     for flavour in FLAVOURS:
@@ -265,7 +273,18 @@ def dsigma_dt(params: Params, nucleus: Nucleus, e_nu, t_recoil, opts: PhysicsOpt
 
     Returns:
         Array ``(3 flavours, *broadcast(E, T).shape)``.
+
+    Raises:
+        ValueError: ``params.sin2w`` is ``None``, or ``params.rn`` is ``None`` with a Helm form
+            factor: without an analysis there is no reference value to take (use
+            ``analysis.params()`` or set them).
     """
+    if params.sin2w is None or (opts.uses_rn and params.rn is None):
+        missing = "sin2w" if params.sin2w is None else "rn"
+        raise ValueError(
+            f"params.{missing} is None: dsigma_dt has no analysis to take a reference value from; "
+            f"set it, e.g. Params({missing}=...), or start from analysis.params()"
+        )
     e = jnp.asarray(e_nu)
     t = jnp.asarray(t_recoil)
     e, t = jnp.broadcast_arrays(e, t)

@@ -25,7 +25,7 @@ from . import binned
 from .combined import CombinedLikelihood
 from .forward import _predict_kernel, _prepare
 from .likelihoods import Likelihood, _chi2_at, _poisson_at
-from .params import SPECS, Params
+from .params import SPECS, Params, with_own_radii
 
 
 def asimov(lik, params: Params | None = None):
@@ -135,7 +135,7 @@ def _information(lik, params, names, use_asimov):
     params = lik.analysis.params() if params is None else params
     if use_asimov:
         lik = asimov(lik, params)
-    params = _prepare(params, lik.analysis)
+    params = with_own_radii(_prepare(params, lik.analysis), names)
     theta0 = jnp.asarray([getattr(params, n) for n in names], dtype=jnp.float64)
     n_pulls = len(lik.sigma_pulls)
     x0 = jnp.concatenate([theta0, jnp.zeros(n_pulls)])

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import jax
 import jax.numpy as jnp
 
+from . import form_factors
 from .analyses import Analysis
 from .cross_sections import (
     PhysicsOptions,
@@ -32,24 +33,71 @@ from .cross_sections import (
     scalar_nucleon_charges,
     zprime_strength,
 )
-from .params import RADIUS_NAMES, Params, as_float64, validate
+from .params import (
+    RADIUS_NAMES,
+    Params,
+    as_float64,
+    check_origin,
+    checkify_ranges,
+    is_concrete,
+    mask_out_of_range,
+    validate,
+)
 
 #: Parameters held fixed by :class:`EventTemplates` (they shape the recoil spectrum itself).
 TEMPLATE_FIXED = ("rn", "zprime_m", "scalar_m", *RADIUS_NAMES[1:])
+
+
+def _checked(params: Params, opts: PhysicsOptions) -> Params:
+    """Kernel entry: NaN for every leaf when a (traced) parameter is outside its valid range
+    (:func:`~jcevns.params.mask_out_of_range`); the identity inside it. Concrete values were
+    already refused by :func:`_prepare`, so this only matters under ``jit``/``vmap``/``grad``."""
+    return mask_out_of_range(params, form_factors.helm_min_rms_radius(opts.helm_skin_fm) if opts.uses_rn else None)
+
+
+def check_ranges(params: Params, analysis: Analysis) -> None:
+    """Inside ``jax.experimental.checkify.checkify``: an error naming any parameter outside its
+    valid range on ``analysis`` (instead of the NaN the kernels return).
+
+    Examples:
+        >>> import jax, jcevns
+        >>> from jax.experimental import checkify
+        >>> an = jcevns.build("lar2020")
+        >>> def f(rn):
+        ...     p = an.params().replace(rn=rn)
+        ...     jcevns.check_ranges(p, an)
+        ...     return jcevns.predict(p, an)
+        >>> err, counts = checkify.checkify(jax.jit(f))(0.5)
+        >>> err.get().split(" (")[0]
+        'parameter rn = 0.5 is outside [1.55885, 15]'
+    """
+    checkify_ranges(params, analysis.rn_lower)
 
 
 def recoil_spectrum(params: Params, analysis: Analysis):
     """Expected events per MeV of nuclear recoil at the analysis' recoil nodes, per flavour.
 
     Summed over isotopes, before the detector response. Shape ``(3 flavours, n_nodes)``,
-    flavour order :data:`jcevns.flux.FLAVOURS`; units events / MeV.
+    flavour order :data:`jcevns.flux.FLAVOURS`; units events / MeV. ``None`` entries of
+    ``params`` take the analysis' reference values, as in :func:`predict`. Concrete parameters
+    are validated (and compiled once); traced ones outside their valid ranges give NaN.
     """
+    if is_concrete(params):
+        return _spectrum_kernel(_prepare(params, analysis), analysis)
+    return _recoil_spectrum(params, analysis)
+
+
+def _recoil_spectrum(params: Params, analysis: Analysis):
     opts = analysis.config.physics
+    params = _checked(params, opts)
     total = 0.0
     for i, nucleus in enumerate(analysis.detector.nuclei):
         coef = coefficients(params, nucleus, i, analysis.t_nodes, opts)  # (3, 3, n)
         total = total + jnp.sum(coef * analysis.moments[i], axis=1)
     return total
+
+
+_spectrum_kernel = jax.jit(_recoil_spectrum)
 
 
 def contract_bins(per_energy_bin, bin_factors):
@@ -64,7 +112,7 @@ def contract_bins(per_energy_bin, bin_factors):
 def _per_flavour(params: Params, analysis: Analysis):
     if _is_combined(analysis):  # jcevns.combined: every component's bins, in order
         return jnp.concatenate([_per_flavour(params, a) for a in analysis.components], axis=1)
-    return contract_bins(recoil_spectrum(params, analysis) @ analysis.bin_matrix.T, analysis.bin_factors)
+    return contract_bins(_recoil_spectrum(params, analysis) @ analysis.bin_matrix.T, analysis.bin_factors)
 
 
 def _is_combined(analysis) -> bool:
@@ -93,7 +141,14 @@ def _prepare(params: Params, analysis: Analysis) -> Params:
         )
     for one in analysis.components if _is_combined(analysis) else (analysis,):
         validate(params, rn_lower=one.rn_lower)
+    check_references(params, analysis)
     return as_float64(params)
+
+
+def check_references(params: Params, analysis: Analysis) -> None:
+    """Refuse ``params`` whose ``sin2w``/``rn`` were filled from another analysis' reference values
+    (:func:`~jcevns.params.check_origin`)."""
+    check_origin(params, analysis.name, {"sin2w": analysis.sin2w_ref, "rn": analysis.rn_ref})
 
 
 def predict(params: Params, analysis: Analysis):
@@ -107,7 +162,7 @@ def predict(params: Params, analysis: Analysis):
     Returns:
         Array ``(n_bins,)`` of expected events (float64). Differentiable in every parameter.
 
-    Example:
+    Examples:
         >>> import jcevns
         >>> an = jcevns.build("csi2017-oldqf")
         >>> round(float(jcevns.predict(an.params(), an).sum()))
@@ -156,6 +211,7 @@ def _templates(params: Params, analysis: Analysis) -> EventTemplates:
     if _is_combined(analysis):  # a tuple of templates, one per component
         return tuple(_templates(params, a) for a in analysis.components)
     opts = analysis.config.physics
+    params = _checked(params, opts)
     sp, sn = scalar_nucleon_charges(opts)
     weak = magnetic = scalar = 0.0
     for i, nucleus in enumerate(analysis.detector.nuclei):
@@ -195,6 +251,7 @@ def templates_per_flavour(params: Params, templates: EventTemplates):
     """
     if isinstance(templates, tuple):  # a combination (jcevns.combined)
         return jnp.concatenate([templates_per_flavour(params, t) for t in templates], axis=1)
+    params = _checked(params, templates.physics)
     diag, fc, mu2 = flavour_charges(params, templates.physics)
     d_p, d_n = diag[:, 0], diag[:, 1]
     s_pp = d_p**2 + jnp.sum(fc[:, :, 0] ** 2, axis=1)

@@ -58,10 +58,18 @@ def intervals_1d(x, delta, level: float = DCHI2_90_1D, f=None, boundaries=(None,
             (same offset as ``delta``); linear interpolation when ``None``.
         boundaries: ``(lower, upper)`` physical boundaries of the parameter, or ``None``.
     """
-    x = np.asarray(x, dtype=np.float64)
-    d = np.asarray(delta, dtype=np.float64)
-    if x.ndim != 1 or x.shape != d.shape or np.any(np.diff(x) <= 0):
-        raise ValueError("x must be increasing and delta of the same 1D shape")
+    try:
+        x = np.asarray(x, dtype=np.float64)
+        d = np.asarray(delta, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError("x and delta must be arrays of real numbers") from None
+    if x.ndim != 1 or x.size == 0 or x.shape != d.shape or not np.all(np.isfinite(x)) or np.any(np.diff(x) <= 0):
+        raise ValueError(f"x must be a non-empty, finite, increasing 1D grid and delta of its shape, got "
+                         f"shapes {x.shape} and {d.shape}")
+    if np.any(np.isnan(d)):
+        raise ValueError(f"delta is NaN at x = {x[np.isnan(d)][0]:g}: a point outside the valid range?")
+    if isinstance(level, bool) or not (np.ndim(level) == 0 and np.isreal(level) and 0 < float(level) < np.inf):
+        raise ValueError(f"level must be a positive finite number, got {level!r}")
     inside = d <= level
     out = []
     i = 0
@@ -104,7 +112,7 @@ def exclusion_curve(masses, couplings, delta, level: float = DCHI2_90_2D):
 
     Args:
         masses: mass grid ``(n_m,)``.
-        couplings: increasing coupling grid ``(n_g,)``.
+        couplings: increasing coupling grid ``(n_g,)``, ``>= 0`` (it may start at 0).
         delta: ``Delta chi2`` against the global minimum of the plane, shape ``(n_m, n_g)``.
         level: threshold (4.61 for 90 % CL, two parameters).
 
@@ -122,6 +130,9 @@ def exclusion_curve(masses, couplings, delta, level: float = DCHI2_90_2D):
             out[i] = g[0]
             continue
         t = (level - row[j - 1]) / (row[j] - row[j - 1])
+        if g[j - 1] <= 0.0:  # a grid that starts at g = 0 has no log: interpolate linearly there
+            out[i] = float(g[j - 1] + t * (g[j] - g[j - 1]))
+            continue
         out[i] = float(np.exp(np.log(g[j - 1]) + t * (np.log(g[j]) - np.log(g[j - 1]))))
     return out
 

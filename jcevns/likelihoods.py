@@ -35,7 +35,7 @@ from . import binned
 from .analyses import Analysis
 from .experiments import SIGNAL
 from .forward import _predict_kernel, _prepare
-from .params import Params
+from .params import Params, is_concrete
 
 STATISTICS = ("chi2", "poisson")
 
@@ -62,6 +62,10 @@ class Likelihood:
 
 def _widths(spec, sigma_signal, sigma_background, drop_form_factor_uncertainty):
     """The nuisances with the requested widths (signal, background, form-factor term removed)."""
+    for label, value in (("sigma_signal", sigma_signal), ("sigma_background", sigma_background)):
+        number = not isinstance(value, (bool, str)) and np.ndim(value) == 0 and np.isreal(value)
+        if value is not None and not (number and 0 < float(value) < math.inf):
+            raise ValueError(f"{label} must be a positive finite number, got {value!r}")
     mods = list(spec.nuisances)
     norm = [i for i, m in enumerate(mods) if isinstance(m, binned.NormSys)]
     on_signal = [i for i in norm if SIGNAL in mods[i].samples]
@@ -197,7 +201,13 @@ def profiled(params: Params, lik: Likelihood):
     Returns:
         ``(value, pulls)``: scalar chi-square (or -2 ln L) and the ``(n_pulls,)`` best pulls.
     """
+    _check_likelihood(lik)
     return _profiled_kernel(_prepare(params, lik.analysis), lik)
+
+
+def _check_likelihood(lik) -> None:
+    if not isinstance(lik, Likelihood):
+        raise ValueError(f"lik must be a jcevns.Likelihood (from jcevns.likelihood), got {type(lik).__name__}")
 
 
 def statistic(params: Params, lik: Likelihood):
@@ -211,6 +221,9 @@ def statistic_at_pulls(params: Params, pulls, lik: Likelihood):
     Args:
         pulls: ``(n_pulls,)`` array in :attr:`Likelihood.pull_names` order.
     """
+    _check_likelihood(lik)
+    if is_concrete(pulls) and np.asarray(pulls).dtype.kind not in "iuf":
+        raise ValueError(f"pulls must be real numbers, got {pulls!r}")
     pulls = jnp.asarray(pulls, dtype=jnp.float64)
     if pulls.shape != (len(lik.sigma_pulls),):
         raise ValueError(f"pulls must have shape ({len(lik.sigma_pulls)},) for {lik.pull_names}, got {pulls.shape}")

@@ -119,7 +119,11 @@ class Params:
     rn_cs: object = 0.0
 
     def replace(self, **changes) -> "Params":
-        """A copy with some values changed; unknown names raise ``ValueError``."""
+        """A copy with some values changed; unknown names raise ``ValueError``.
+
+        Values filled from an analysis' references (see :func:`with_origin`) stay marked as
+        such unless they are changed here.
+        """
         unknown = set(changes) - set(SPECS)
         if unknown:
             raise ValueError(
@@ -127,7 +131,9 @@ class Params:
             )
         # None for a per-nucleus radius means "use rn", stored as 0 so every leaf is a number.
         changes = {k: 0.0 if v is None and k in NEUTRON_RADIUS_PARAMETERS.values() else v for k, v in changes.items()}
-        return dataclasses.replace(self, **changes)
+        new = dataclasses.replace(self, **changes)
+        origin = {k: v for k, v in origin_of(self).items() if k not in changes}
+        return with_origin(new, origin) if origin else new
 
     def to_dict(self) -> dict:
         """``{name: value}`` with values converted to Python floats where scalar."""
@@ -140,6 +146,63 @@ class Params:
 
 PARAMETER_NAMES = tuple(f.name for f in fields(Params))
 assert PARAMETER_NAMES == tuple(SPECS), "SPECS and Params fields must list the same names"
+
+
+def with_origin(params: Params, origin: dict) -> Params:
+    """Mark values of ``params`` as filled from an analysis' reference values.
+
+    ``origin`` maps a parameter name to ``(analysis name, reference value)``. The mark is plain
+    Python state beside the pytree (not a leaf, not static metadata), so it never changes how
+    ``jit`` and ``vmap`` see the parameters and never causes a retrace; it survives
+    :meth:`Params.replace` for the names not changed, and is dropped by ``tree_map`` and by
+    constructing a new :class:`Params`. :func:`check_origin` uses it to refuse parameters whose
+    ``sin2w`` or ``rn`` were filled for one analysis and are then used with another whose
+    reference differs (CsI's R_n = 5.07 fm silently applied to argon).
+    """
+    object.__setattr__(params, "_origin", dict(origin))
+    return params
+
+
+def origin_of(params: Params) -> dict:
+    """The ``{name: (analysis name, reference value)}`` mark of :func:`with_origin` (may be empty)."""
+    return getattr(params, "_origin", {})
+
+
+def check_origin(params: Params, analysis_name: str, references: dict) -> None:
+    """Raise ``ValueError`` if a value of ``params`` was filled from the references of another
+    analysis and differs from this analysis' reference ``references[name]``."""
+    for name, (source, value) in origin_of(params).items():
+        ref = references.get(name)
+        if ref is not None and source != analysis_name and not np.isclose(value, ref, rtol=1e-12, atol=0.0):
+            unit = f" {SPECS[name].unit}" if SPECS[name].unit else ""
+            raise ValueError(
+                f"parameter {name} = {value:g}{unit} is the reference value of {source}, not of "
+                f"{analysis_name} ({ref:g}{unit}); build the parameters with {analysis_name}'s "
+                f".params() or set {name} explicitly"
+            )
+
+
+def check_scalar(name: str, value) -> None:
+    """Raise ``ValueError`` unless ``value`` is one real number (Python or NumPy/JAX scalar).
+
+    Strings, booleans, complex numbers and arrays with any dimension (even one element) are
+    refused: the forward model broadcasts leaves, so a ``(1,)`` array would silently change the
+    shape and meaning of every result. Many values at once go through ``jax.vmap`` or
+    :func:`jcevns.scan`.
+    """
+    if isinstance(value, (str, bytes, bool, np.bool_)) or value is None:
+        raise ValueError(f"parameter {name} must be a real number, got {value!r}")
+    try:
+        arr = np.asarray(value)
+    except Exception:  # any object numpy cannot read is not a number
+        raise ValueError(f"parameter {name} must be a real number, got {value!r}") from None
+    if arr.dtype.kind not in "iuf":
+        raise ValueError(f"parameter {name} must be a real number, got {value!r} ({arr.dtype})")
+    if arr.ndim != 0:
+        raise ValueError(
+            f"parameter {name} must be a scalar, got an array of shape {arr.shape}; evaluate many "
+            "values with jax.vmap or jcevns.scan"
+        )
 
 
 def check_value(name: str, value, *, lower: float | None = None) -> None:
@@ -200,11 +263,21 @@ def validate(params: Params, *, rn_lower: float | None = None) -> None:
             raise ValueError(
                 f"parameter {name} is None; resolve analysis defaults with analysis.params()"
             )
+        if not isinstance(value, float):  # plain (and NumPy) floats need no further type check
+            check_scalar(name, value)
     _check_own_radii(params, rn_lower)
     if _all_scalars_in_range(values, rn_lower):
         return  # the common case, checked in one vectorised pass
     for name, value in zip(PARAMETER_NAMES, values):
         check_value(name, value, lower=rn_lower if name == "rn" else None)
+
+
+def with_own_radii(params: Params, names) -> Params:
+    """``params`` with each per-nucleus radius among ``names`` that is 0 ("use rn") set to ``rn``:
+    the same model, but a point where varying that radius changes it (a start for a fit, a
+    point for derivatives)."""
+    own = {n: params.rn for n in names if n in NEUTRON_RADIUS_PARAMETERS.values() and np.all(getattr(params, n) == 0)}
+    return params.replace(**own) if own else params
 
 
 def _check_own_radii(params: Params, rn_lower: float | None) -> None:
@@ -223,6 +296,7 @@ def _check_own_radii(params: Params, rn_lower: float | None) -> None:
 _LOWER = np.array([s.lower for s in SPECS.values()])
 _UPPER = np.array([s.upper for s in SPECS.values()])
 _LOWER_OPEN = np.array([s.lower_open for s in SPECS.values()])
+_EVEN = np.array([s.even for s in SPECS.values()])
 _RN = PARAMETER_NAMES.index("rn")
 
 
@@ -237,6 +311,55 @@ def _all_scalars_in_range(values, rn_lower) -> bool:
         lower[_RN], lower_open[_RN] = rn_lower, True
     above = np.where(lower_open, x > lower, x >= lower)
     return bool(np.all(np.isfinite(x) & above & (x <= _UPPER)))
+
+
+def mask_out_of_range(params: Params, rn_lower: float | None = None) -> Params:
+    """Every leaf replaced by NaN wherever any parameter lies outside its closed valid range.
+
+    Parameters that enter only squared (``SPECS[name].even``: couplings, moments, mediator masses)
+    are checked through their absolute value, since their sign is an exact symmetry.
+
+    The in-jit counterpart of :func:`validate`: concrete values are checked (and refused with a
+    ``ValueError``) before any jit work, but traced values (inside ``jit``, ``vmap``, ``grad``)
+    cannot raise, so the kernels of :mod:`jcevns.forward` pass their parameters through this mask
+    and an out-of-range or non-finite value gives NaN, never a plausible number. Inside the range
+    the mask is the identity, with unit derivative, so gradients stay finite up to the bounds.
+
+    Args:
+        params: resolved parameters (scalar leaves, or arrays of one shape).
+        rn_lower: the analysis' lower bound on ``rn`` [fm] (Helm limit), or ``None``.
+    """
+    import jax.numpy as jnp
+
+    lower = _LOWER.copy()
+    if rn_lower is not None:
+        lower[_RN] = max(lower[_RN], rn_lower)
+    leaves = [getattr(params, n) for n in PARAMETER_NAMES]
+    ok = True
+    for value, lo, hi, even in zip(leaves, lower, _UPPER, _EVEN):
+        x = jnp.abs(value) if even else value  # the sign of an even parameter is a symmetry
+        ok = ok & (x >= lo) & (x <= hi)  # False for NaN
+    return Params(**{n: jnp.where(ok, v, jnp.nan) for n, v in zip(PARAMETER_NAMES, leaves)})
+
+
+def checkify_ranges(params: Params, rn_lower: float | None = None) -> None:
+    """``jax.experimental.checkify`` checks that every parameter lies in its closed valid range.
+
+    For users who prefer an error to the NaN of :func:`mask_out_of_range` inside traced code:
+    call it in a function transformed by ``checkify.checkify`` (see the README, "Errors and
+    guarantees"); the error names the parameter and its value. Even parameters are checked
+    through their absolute value.
+    """
+    import jax.numpy as jnp
+    from jax.experimental import checkify
+
+    lower = _LOWER.copy()
+    if rn_lower is not None:
+        lower[_RN] = max(lower[_RN], rn_lower)
+    for name, lo, hi, even in zip(PARAMETER_NAMES, lower, _UPPER, _EVEN):
+        value = jnp.asarray(getattr(params, name))
+        x = jnp.abs(value) if even else value
+        checkify.check(jnp.all((x >= lo) & (x <= hi)), f"parameter {name} = {{v}} is outside [{lo:g}, {hi:g}]", v=value)
 
 
 def as_float64(params: Params) -> Params:

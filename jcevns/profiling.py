@@ -35,7 +35,7 @@ import optax
 
 from .forward import _prepare, expected_counts, templates_if_exact
 from .likelihoods import Likelihood, _chi2_at, _poisson_at, _statistic_from_signal
-from .params import RADIUS_NAMES, SPECS, Params, check_value, is_concrete
+from .params import RADIUS_NAMES, SPECS, Params, check_value, is_concrete, with_own_radii
 
 
 @jax.tree_util.register_dataclass
@@ -182,24 +182,38 @@ def profile(
     Returns:
         :class:`ProfileResult`; jit- and vmap-compatible.
 
-    Example:
+    Examples:
         >>> import jcevns
         >>> lik = jcevns.likelihood(jcevns.build("lar2020"))
         >>> res = jcevns.profile(lik, lik.analysis.params(), ["sin2w"])
         >>> bool(res.converged)
         True
     """
-    free = tuple(free)
-    unknown = [n for n in free if n not in SPECS]
-    if unknown or not free and not profile_pulls_numerically:
-        raise ValueError(f"free must name parameters from {', '.join(SPECS)}; got {list(free)}")
-    params = _prepare(params, lik.analysis)
+    from .combined import CombinedLikelihood
+
+    if not isinstance(lik, (Likelihood, CombinedLikelihood)):
+        raise ValueError(
+            f"lik must be a jcevns.Likelihood (from jcevns.likelihood or jcevns.combine), got {type(lik).__name__}"
+        )
+    free = (free,) if isinstance(free, str) else tuple(free)  # one name is never split into letters
+    unknown = [n for n in free if not isinstance(n, str) or n not in SPECS]
+    if unknown or not free and not profile_pulls_numerically or len(set(free)) != len(free):
+        raise ValueError(f"free must name distinct parameters from {', '.join(SPECS)}; got {list(free)}")
+    if isinstance(max_steps, bool) or not (isinstance(max_steps, (int, np.integer)) and max_steps >= 1):
+        raise ValueError(f"max_steps must be a positive integer, got {max_steps!r}")
+    if isinstance(tol, bool) or not (isinstance(tol, (int, float, np.floating)) and np.isfinite(tol) and tol > 0):
+        raise ValueError(f"tol must be a positive finite number, got {tol!r}")
+    params = with_own_radii(_prepare(params, lik.analysis), free)
     if init is None:
         x0 = jnp.stack([jnp.asarray(getattr(params, n), dtype=jnp.float64) for n in free] or [jnp.zeros(())])
         x0 = x0[: len(free)]
         if profile_pulls_numerically:
             x0 = jnp.concatenate([x0, jnp.zeros(len(lik.sigma_pulls))])
     else:
+        n_x = len(free) + (len(lik.sigma_pulls) if profile_pulls_numerically else 0)
+        if is_concrete(init) and (np.ndim(init) != 1 or np.shape(init)[0] != n_x
+                                  or np.asarray(init).dtype.kind not in "iuf"):
+            raise ValueError(f"init must be {n_x} real numbers (free parameters, then pulls if profiled), got {init!r}")
         x0 = jnp.asarray(init, dtype=jnp.float64)
         if is_concrete(x0):
             for i, name in enumerate(free):

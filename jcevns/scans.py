@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .forward import _predict_kernel, expected_counts, templates_if_exact
+from .forward import _predict_kernel, check_references, expected_counts, templates_if_exact
 from .likelihoods import Likelihood, _statistic_from_signal
 from .params import RADIUS_NAMES, SPECS, Params, as_float64, check_value
 from .profiling import _objective, bounded_minimise, parameter_bounds
@@ -46,6 +46,59 @@ def _batched_profile(params: Params, lik: Likelihood, bounds, templates, free: t
         return value, pulls, res.x, res.converged
 
     return jax.vmap(one)(params)
+
+
+def _names(value, what: str) -> tuple[str, ...]:
+    """A tuple of parameter names from a name, or a list/tuple of names (a string is one name,
+    never a sequence of one-letter names)."""
+    if isinstance(value, str):
+        return (value,) if value else ()
+    try:
+        names = tuple(value)
+    except TypeError:
+        raise ValueError(f"{what} must be a parameter name or a list of names, got {value!r}") from None
+    bad = [n for n in names if not isinstance(n, str)]
+    if bad:
+        raise ValueError(f"{what} must list parameter names as strings, got {value!r}")
+    return names
+
+
+def _check_settings(lik, profile, chunk_size, max_steps, tol) -> tuple[str, ...]:
+    """Validate the settings shared by :func:`scan` and :func:`evaluate`; return the profile names."""
+    if not isinstance(lik, Likelihood):
+        raise ValueError(f"lik must be a jcevns.Likelihood (from jcevns.likelihood), got {type(lik).__name__}")
+    def positive_int(v):
+        return isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 1
+
+    if chunk_size is not None and not positive_int(chunk_size):
+        raise ValueError(f"chunk_size must be a positive integer or None, got {chunk_size!r}")
+    if not positive_int(max_steps):
+        raise ValueError(f"max_steps must be a positive integer, got {max_steps!r}")
+    if isinstance(tol, bool) or not (isinstance(tol, (int, float, np.floating)) and np.isfinite(tol) and tol > 0):
+        raise ValueError(f"tol must be a positive finite number, got {tol!r}")
+    profile = _names(profile, "profile")
+    if len(set(profile)) != len(profile):
+        raise ValueError(f"profile names a parameter twice: {list(profile)}")
+    return profile
+
+
+def _axis(name, values) -> np.ndarray:
+    """Grid values of one parameter as a non-empty 1D float64 array (``ValueError`` naming it)."""
+    if not isinstance(name, str):
+        raise ValueError(f"grid keys must be parameter names, got {name!r}")
+    if isinstance(values, (str, bytes)):
+        raise ValueError(f"grid values of {name} must be numbers, got {values!r}")
+    try:
+        arr = np.asarray(values)
+    except Exception:  # ragged lists and other objects numpy cannot read
+        raise ValueError(f"grid values of {name} must be a 1D array of numbers") from None
+    if arr.dtype.kind not in "iuf":
+        raise ValueError(f"grid values of {name} must be real numbers, got dtype {arr.dtype}")
+    if arr.ndim == 0:
+        arr = arr.reshape(1)
+    if arr.ndim != 1 or arr.size == 0:
+        raise ValueError(f"grid values of {name} must be a non-empty 1D array, got shape {arr.shape}")
+    return arr.astype(np.float64)
 
 
 @dataclass(frozen=True)
@@ -109,17 +162,22 @@ def evaluate(
             need a full prediction (memory ~ chunk_size x recoil nodes), :data:`CHEAP_CHUNK`
             for points evaluated from event templates (memory ~ chunk_size x bins).
         progress: show a tqdm progress bar.
-        max_steps, tol: iteration budget and gradient tolerance of the profile.
+        max_steps: iteration budget of the profile.
+        tol: gradient tolerance of the profile.
 
     Returns:
         ``(values (N,), pulls (N, n_pulls), profiled (N, n_profile), converged (N,))`` as
         numpy arrays (the last two empty / all True without ``profile``).
     """
-    profile = tuple(profile)
+    profile = _check_settings(lik, profile, chunk_size, max_steps, tol)
+    if not isinstance(points, dict) or not points:
+        raise ValueError(f"points must be a non-empty dict {{name: 1D values}}, got {points!r}")
+    if not isinstance(base, Params):
+        raise ValueError(f"base must be a jcevns.Params (e.g. analysis.params()), got {type(base).__name__}")
     clash = [n for n in profile if n in points or n not in SPECS]
     if clash:
         raise ValueError(f"profiled parameters must be valid names not being scanned, got {clash}")
-    arrays = {k: np.asarray(v, dtype=np.float64).ravel() for k, v in points.items()}
+    arrays = {k: _axis(k, v) for k, v in points.items()}
     sizes = {v.size for v in arrays.values()}
     if len(sizes) != 1:
         raise ValueError(f"all scanned parameters need the same number of points, got sizes {sorted(sizes)}")
@@ -130,6 +188,7 @@ def evaluate(
         )
     for name, values in arrays.items():
         check_value(name, values, lower=lik.analysis.rn_lower if name in RADIUS_NAMES else None)
+    check_references(base, lik.analysis)
     base = lik.analysis.params(**{k: v for k, v in base.to_dict().items() if k not in arrays})
     base = as_float64(base)
     bounds = tuple(jnp.asarray(b) for b in parameter_bounds(profile, lik.analysis))
@@ -172,35 +231,59 @@ def evaluate(
     return values, pulls, prof, converged
 
 
-def scan(lik: Likelihood, grid: dict, base: Params | None = None, **kwargs) -> ScanResult:
+def scan(
+    lik: Likelihood,
+    grid: dict,
+    base: Params | None = None,
+    *,
+    profile=(),
+    chunk_size: int | None = None,
+    progress: bool = False,
+    max_steps: int = 100,
+    tol: float = 1e-7,
+) -> ScanResult:
     """Profiled test statistic on the outer-product grid of one or two parameters.
 
     Args:
         lik: the likelihood.
-        grid: ``{name: 1D values}`` for one or two parameters.
+        grid: ``{name: 1D values}`` for one or two parameters (non-empty, in their valid ranges).
         base: values of the other parameters (default: the analysis' SM point).
-        **kwargs: ``profile``, ``chunk_size``, ``progress``, ``max_steps``, ``tol`` (see
-            :func:`evaluate`).
+        profile, chunk_size, progress, max_steps, tol: see :func:`evaluate` (``profile`` may be
+            one name or a list of names).
 
-    Example:
+    Raises:
+        ValueError: a bad grid, name, value or setting, named in the message, before any work.
+
+    Examples:
         >>> import numpy as np, jcevns
         >>> lik = jcevns.likelihood(jcevns.build("csi2017-newqf"))
         >>> res = jcevns.scan(lik, {"sin2w": np.linspace(0.1, 0.35, 51)})
         >>> res.values.shape
         (51,)
     """
-    if not 1 <= len(grid) <= 2:
-        raise ValueError(f"scan takes one or two parameters, got {list(grid)}")
+    names_prof = _check_settings(lik, profile, chunk_size, max_steps, tol)
+    if not isinstance(grid, dict) or not 1 <= len(grid) <= 2:
+        raise ValueError(f"grid must be a dict of one or two parameters {{name: 1D values}}, got {grid!r}")
     names = tuple(grid)
-    axes = tuple(np.asarray(grid[k], dtype=np.float64).ravel() for k in names)
+    axes = tuple(_axis(k, grid[k]) for k in names)
     base = lik.analysis.params() if base is None else base
+    if not isinstance(base, Params):
+        raise ValueError(f"base must be a jcevns.Params (e.g. analysis.params()), got {type(base).__name__}")
     for kind in ("zprime", "scalar"):
-        if set(names) == {f"{kind}_m", f"{kind}_g"} and not kwargs.get("profile"):
-            return _mediator_scan(lik, kind, names, axes, base, **kwargs)
+        if set(names) == {f"{kind}_m", f"{kind}_g"} and not names_prof:
+            return _mediator_scan(lik, kind, names, axes, base, chunk_size=chunk_size, progress=progress)
     mesh = np.meshgrid(*axes, indexing="ij")
-    values, pulls, prof, ok = evaluate(lik, base, {k: m.ravel() for k, m in zip(names, mesh)}, **kwargs)
+    values, pulls, prof, ok = evaluate(
+        lik,
+        base,
+        {k: m.ravel() for k, m in zip(names, mesh)},
+        profile=names_prof,
+        chunk_size=chunk_size,
+        progress=progress,
+        max_steps=max_steps,
+        tol=tol,
+    )
     shape = tuple(a.size for a in axes)
-    names_prof = tuple(kwargs.get("profile", ()))
     return ScanResult(
         names,
         axes,
@@ -250,19 +333,22 @@ def _mediator_statistic(poly, u, lik: Likelihood):
     return jax.vmap(row)(a, b, c)
 
 
-def _mediator_scan(lik, kind, names, axes, base, *, chunk_size: int | None = None, progress: bool = False, **_):
+def _mediator_scan(lik, kind, names, axes, base, *, chunk_size: int | None = None, progress: bool = False):
     g_name, m_name = f"{kind}_g", f"{kind}_m"
     g_axis = axes[names.index(g_name)]
     m_axis = axes[names.index(m_name)]
     check_value(g_name, g_axis)
     check_value(m_name, m_axis)
+    check_references(base, lik.analysis)
     base = as_float64(lik.analysis.params(**{k: v for k, v in base.to_dict().items() if k not in names}))
     m_dev = jnp.asarray(m_axis)
     # u-scale where the new-physics term is comparable to the SM one, so the three-point
     # differences are well conditioned: G_F (q^2 + M^2) with q^2 ~ (50 MeV)^2.
     from .constants import G_FERMI
 
-    scale = G_FERMI * (2500.0 + m_dev**2)
+    # Capped at u = 50 so that the largest point, u = 2 s, stays at g = 10, inside the valid range
+    # (the kernels give NaN beyond it); at such masses the new-physics term is still ~10 % of the SM.
+    scale = jnp.minimum(G_FERMI * (2500.0 + m_dev**2), 0.5 * SPECS[g_name].upper ** 2)
     leaves = {n: jnp.broadcast_to(getattr(base, n), m_dev.shape) for n in SPECS}
     leaves[m_name] = m_dev
     poly = _mediator_polynomials(Params(**leaves), lik, scale, g_name, m_name)

@@ -73,3 +73,13 @@ def test_fisher_rejects_unconstrained_parameters(csi):
         jcevns.fisher(csi, csi.analysis.params(), ["zprime_g"])
     with pytest.raises(ValueError, match="distinct parameters"):
         jcevns.fisher(csi, csi.analysis.params(), ["sin2w", "sin2w"])
+
+
+def test_per_nucleus_radius_at_its_fallback_is_forecast_like_rn():
+    """rn_ar = 0 means "use rn": the forecast of rn_ar there is the forecast of rn."""
+    lar = jcevns.likelihood(jcevns.build("lar2020"))
+    p = lar.analysis.params()
+    assert float(p.rn_ar) == 0.0
+    own = jcevns.fisher(lar, p, ["rn_ar"])
+    one = jcevns.fisher(lar, p, ["rn"])
+    assert own.sigma[0] == pytest.approx(one.sigma[0], rel=1e-10)

@@ -97,6 +97,8 @@ def test_toml_experiment_predict_and_scan(tmp_path):
     path = write(tmp_path, BASE)
     an = jcevns.build(str(path))
     assert an.name == "test-ar" and an.n_bins == 3 and an.preset == "default"
+    # an unchanged file is read once: rebuilt analyses share the description (and compiled kernels)
+    assert jcevns.build(path).experiment is an.experiment
     # natural argon: three isotopes with IUPAC abundances
     assert [n.name for n in an.detector.nuclei] == ["Ar36", "Ar38", "Ar40"]
     counts = np.asarray(jcevns.predict(an.params(), an))
@@ -187,6 +189,10 @@ def test_file_errors_and_cli_exit_code(tmp_path, capsys):
     bad = write(tmp_path, "[experiment\n", "bad.toml")
     with pytest.raises(ValueError, match="not valid TOML"):
         jcevns.build(bad)
+    with pytest.raises(ValueError, match="option edges must be non-negative and strictly increasing"):
+        jcevns.build(write(tmp_path, BASE, "ok.toml"), edges=(30.0, 20.0))
+    with pytest.raises(ValueError, match="option mass_kg must be positive"):
+        jcevns.build(write(tmp_path, BASE, "ok.toml"), mass_kg=0.0)
     path = write(tmp_path, BASE.replace("mass_kg = 100.0", "mass_kg = 0.0"))
     assert cli.main(["predict", str(path)]) == 2
     err = capsys.readouterr().err

@@ -6,7 +6,7 @@ Usage::
 
 The input is the public COHERENT data release of the first CEvNS observation
 (Zenodo 10.5281/zenodo.1228631; arXiv:1708.01294, arXiv:1804.09459). The default
-``--release`` is ``../shared/data/coherent-csi-2017`` relative to the repository root.
+``--release`` is the copy shipped in ``jcevns/data/releases/coherent-csi-2017``.
 
 Recipe (Papoulias, PRD 102 (2020) 113004, eq. (10), bins i = 4..15, i.e. 6 <= nPE < 30):
 
@@ -60,7 +60,7 @@ SUM_B0N_TOL = 0.1
 CHECK_TOL = 1e-9
 
 SHIPPED_JSON = Path(__file__).resolve().with_name("csi2017.json")
-DEFAULT_RELEASE = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "coherent-csi-2017"
+DEFAULT_RELEASE = Path(__file__).resolve().parent / "releases" / "coherent-csi-2017"
 
 FILES = {
     "c_on": "data_coincidence_beamOn.txt",
@@ -85,7 +85,7 @@ SOURCE = (
     "COHERENT CsI[Na] 2017 data release, Zenodo 10.5281/zenodo.1228631 (arXiv:1804.09459), "
     "for the first CEvNS observation (Akimov et al., Science 357 (2017) 1123, arXiv:1708.01294); "
     "files taken byte-for-byte from the public copy in athompson-tamu/pyCEvNS (branch nsi, commit "
-    "e895d2f03d7d4741567bc0f745ba44d034dfd85e), see shared/data/coherent-csi-2017/PROVENANCE.md. "
+    "e895d2f03d7d4741567bc0f745ba44d034dfd85e), see jcevns/data/releases/coherent-csi-2017/PROVENANCE.md. "
     "Binned for the 12-bin chi-square of Papoulias, PRD 102 (2020) 113004, eq. (10) "
     "(bins 4..15, 1-based, i.e. 6 <= nPE < 30, 2-PE wide). "
     "Recipe: n_meas = coincidence - anticoincidence counts (beam on), arrival time t < 6 us; "

@@ -71,6 +71,20 @@ class GenericOptions:
     efficiency: tuple[float, ...] = field(default=())
     threshold: float | None = None
 
+    def __post_init__(self):
+        # the TOML loader checks the file with file and field names; this guards option overrides
+        for name, allowed in (("observable", OBSERVABLES), ("quenching", QUENCHING), ("resolution", RESOLUTIONS)):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"option {name} must be one of {allowed}, got {getattr(self, name)!r}")
+        e = np.asarray(self.edges, dtype=np.float64)
+        if e.ndim != 1 or e.size < 2 or np.any(np.diff(e) <= 0) or e[0] < 0:
+            raise ValueError(f"option edges must be non-negative and strictly increasing, got {self.edges!r}")
+        if len(self.efficiency) != len(self.efficiency_x) or any(not 0.0 <= v <= 1.0 for v in self.efficiency):
+            raise ValueError("option efficiency must have one value in [0, 1] per efficiency_x entry")
+        for name in ("qf", "light_yield_pe_per_kevee", "lindhard_k"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"option {name} must be positive, got {getattr(self, name)!r}")
+
 
 def electron_equivalent_kev(t_kev, o: GenericOptions):
     """``E_ee`` [keVee] for recoil ``T`` [keVnr]."""

@@ -4,7 +4,7 @@ Every module in this package (not starting with ``_``) describes one or more exp
 registers them with :func:`register` when imported; the first look-up imports them all, so adding
 an experiment needs a new module here and no edit anywhere else. A path ending in ``.toml``
 names a user-defined experiment (:mod:`jcevns.experiments._toml`). The format is documented in
-``docs/experiments.md``.
+``docs/experiments/format.md``.
 """
 
 from __future__ import annotations
@@ -60,13 +60,31 @@ def get(name) -> Experiment:
         return name
     text = str(name)
     if text.lower().endswith(".toml"):
-        from ._toml import load
-
-        return load(text)
+        return _load_toml(text)
     _import_builtin()
     if text not in _REGISTRY:
         raise ValueError(f"unknown analysis {text!r}; valid analyses: {', '.join(_REGISTRY)} or a path to a .toml file")
     return _REGISTRY[text]
+
+
+_TOML_CACHE: dict = {}
+
+
+def _load_toml(text: str) -> Experiment:
+    """A TOML description, read again only when the file changed: analyses rebuilt from an
+    unchanged file share the description and so reuse every compiled kernel."""
+    import os
+
+    from ._toml import load
+
+    try:
+        st = os.stat(text)
+        key = (os.path.realpath(text), st.st_mtime_ns, st.st_size)
+    except OSError:
+        return load(text)  # names the missing file
+    if key not in _TOML_CACHE:
+        _TOML_CACHE[key] = load(text)
+    return _TOML_CACHE[key]
 
 
 _LOADED = []

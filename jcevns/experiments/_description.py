@@ -1,4 +1,4 @@
-"""The declarative description of an experiment (see ``docs/experiments.md``).
+"""The declarative description of an experiment (see ``docs/experiments/format.md``).
 
 An :class:`Experiment` holds everything that defines one experiment: the neutrino source, the
 targets, the detector options and response, the binning, the observed data, the background

@@ -1,4 +1,4 @@
-"""User-defined experiments from TOML files (format: ``docs/experiments.md``, examples in
+"""User-defined experiments from TOML files (format: ``docs/experiments/format.md``, examples in
 ``examples/*.toml``).
 
 :func:`load` reads a file with :mod:`tomllib` (``tomli`` on Python 3.10), checks every field
