@@ -46,6 +46,13 @@ def main(argv=None) -> int:
     p = an.params()
     bm = lik.binned_model(flux=True)
     rows = []
+
+    class Rows(list):
+        def append(self, r):  # print each row as it is measured
+            super().append(r)
+            print(r, flush=True)
+
+    rows = Rows()
     t = time.perf_counter()
     jax.block_until_ready(jcevns.predict(p, an))
     rows.append({"name": "predict_2d_first_call_s", "value": time.perf_counter() - t, "goal": None})

@@ -427,6 +427,8 @@ def run_selftest(analyses=None, preset: str = "calibrated", points=None, progres
         for point in points:
             t0 = time.perf_counter()
             an, p = point_analysis(name, preset, point)
+            if an.detector.smearing is not None:
+                break  # the reference covers detectors without smearing (tested in their own modules)
             res = compare(p, an)
             row = dict(analysis=name, point=point, max_rel_error=res["max_rel_error"], seconds=time.perf_counter() - t0)
             rows.append(row)

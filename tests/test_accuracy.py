@@ -31,6 +31,8 @@ BSM_POINTS = [p for p in v.SELFTEST_POINTS if p != "sm"]
 @pytest.mark.parametrize("name", jcevns.ANALYSES)
 def test_sm_grid_matches_reference(name, preset):
     an, p = v.point_analysis(name, preset, "sm")
+    if an.detector.smearing is not None:
+        pytest.skip("the quadrature reference covers detectors without smearing")
     res = v.compare(p, an)
     assert res["reference"].shape == (3, an.n_bins)
     assert res["max_rel_error"] <= TOL, res

@@ -8,6 +8,7 @@ and include the 10 % flux nuisance; the count fit frees the strength and drops i
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import jax
 import jax.numpy as jnp
@@ -16,6 +17,7 @@ import numpy as np
 from .. import binned, flux, forward
 from ..analyses import _recoil_grid
 from ..forward import recoil_spectrum
+from ..params import as_float64
 from . import csi2021_likelihood as lik
 
 #: Points per vmapped batch (bounds memory of the 1e5-point planes).
@@ -31,47 +33,52 @@ def _physics_mask(bm) -> jax.Array:
 SCAN_STEPS = 20
 
 
-def profiled_statistic(bm, signal_of, points, batch: int = BATCH, init_signal=None):
-    """Profiled ``-2 ln L`` and convergence flags for ``signal_of(point)`` over ``points``
-    (an array whose leading axis enumerates the points), strength fixed at 1."""
+def _run(cm, mask, init, pts, batch, signal_of, steps):
+    def one(x):
+        r = lik.fit(cm, signal_of(x), mask, init, steps=steps)
+        return r.value, r.converged
+
+    return jax.lax.map(one, pts, batch_size=min(batch, pts.shape[0]))
+
+
+def _with(p0, names, x):
+    return p0.replace(**{n: x[i] for i, n in enumerate(names)})
+
+
+@functools.partial(jax.jit, static_argnames=("names", "batch", "steps"))
+def _template_run(cm, tmpl, p0, names, pts, mask, init, batch, steps):
+    return _run(cm, mask, init, pts, batch, lambda x: forward.predict_from_templates(_with(p0, names, x), tmpl), steps)
+
+
+@functools.partial(jax.jit, static_argnames=("names", "batch", "steps"))
+def _full_run(cm, analysis, p0, names, pts, mask, init, batch, steps):
+    return _run(cm, mask, init, pts, batch, lambda x: forward._predict_kernel(_with(p0, names, x), analysis), steps)
+
+
+def _scan(run, first_signal, bm, p0, names, points, batch, payload):
+    """Profiled statistic (strength fixed at 1) warm-started at the profiled pulls of the first
+    point; compiled once per analysis, parameter names, grid shape and batch."""
     cm = lik.compact(bm) if isinstance(bm, binned.BinnedModel) else bm
+    pts = jnp.asarray(np.atleast_2d(np.asarray(points, dtype=np.float64).T).T)
     mask = _physics_mask(cm)
-    pts = jnp.asarray(points, jnp.float64)
-    start = signal_of(pts[0]) if init_signal is None else init_signal
-    init = lik.fit_jit(cm, start, mask).theta
-
-    @jax.jit
-    def run(pts):
-        def one(x):
-            r = lik.fit(cm, signal_of(x), mask, init, steps=SCAN_STEPS)
-            return r.value, r.converged
-
-        return jax.lax.map(one, pts, batch_size=min(batch, pts.shape[0]))
-
-    value, ok = run(pts)
+    start = lik.fit_jit(cm, first_signal(_with(p0, names, pts[0])), mask)
+    value, ok = run(cm, payload, p0, names, pts, mask, start.theta, min(batch, pts.shape[0]), SCAN_STEPS)
     return np.asarray(value), np.asarray(ok)
 
 
 def template_scan(exp, bm, names: tuple[str, ...], points, base_params=None, batch: int = BATCH):
     """Profiled statistic over ``points`` ``(n, len(names))`` of parameters that leave the recoil
     shape alone (sin2w, NSI, magnetic moments, charge radii, couplings): event templates."""
-    p0 = exp.params() if base_params is None else base_params
+    p0 = as_float64(exp.params() if base_params is None else base_params)
     tmpl = forward.event_templates(p0, exp)
-
-    def signal_of(x):
-        return forward.predict_from_templates(p0.replace(**{n: x[i] for i, n in enumerate(names)}), tmpl)
-
-    return profiled_statistic(bm, signal_of, np.atleast_2d(np.asarray(points).T).T, batch)
+    return _scan(_template_run, lambda p: forward.predict_from_templates(p, tmpl), bm, p0, tuple(names), points,
+                 batch, tmpl)
 
 
 def full_scan(exp, bm, names: tuple[str, ...], points, base_params=None, batch: int = 256):
     """As :func:`template_scan` for any parameter (``rn``, mediator masses): full predictions."""
-    p0 = exp.params() if base_params is None else base_params
-
-    def signal_of(x):
-        return forward._predict_kernel(p0.replace(**{n: x[i] for i, n in enumerate(names)}), exp)
-
-    return profiled_statistic(bm, signal_of, np.atleast_2d(np.asarray(points).T).T, batch)
+    p0 = as_float64(exp.params() if base_params is None else base_params)
+    return _scan(_full_run, lambda p: forward.predict(p, exp), bm, p0, tuple(names), points, batch, exp)
 
 
 def strength_fit(bm, signal) -> dict:
