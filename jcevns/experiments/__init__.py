@@ -1,0 +1,1 @@
+"""Experiment descriptions: one module per data set (data plus a detector response)."""
