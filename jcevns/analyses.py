@@ -1,18 +1,17 @@
-"""Analyses: frozen pytrees bundling grids, data and options for one reference analysis.
+"""Analyses: frozen pytrees bundling grids, data and options for one experiment.
 
-An :class:`Analysis` is built once, outside jit, by :func:`build`. Its array fields (recoil
-nodes, the bin-integration matrix, flux moments, measured data) are pytree leaves; its
-options are static metadata, so they are part of the jit cache key and never traced.
+An :class:`Analysis` is built once, outside jit, by :func:`build` from an experiment
+description (:mod:`jcevns.experiments`, registered by name or read from a TOML file). Its array
+fields (recoil nodes, the bin-integration matrix, flux moments, measured data, bin factors of
+the non-energy observables) are pytree leaves; its options are static metadata, so they are
+part of the jit cache key and never traced.
 
-Three analyses, each with two presets (see the README's validation table and
-``../shared/notes/conventions.md``):
-
-* ``csi2017-oldqf``, ``csi2017-newqf``: COHERENT CsI[Na] 2017 with the constant (old) or the
-  energy-dependent (new) quenching factor, seed 003 (Papoulias, PRD 102 113004).
-* ``lar2020``: COHERENT CENNS-10 Analysis A, seed 000 (Miranda et al., JHEP 05 (2020) 130).
-
-Presets: ``printed`` takes every input exactly as the paper prints it; ``calibrated`` takes the
-choices that reproduce the paper's normalisation (Klein-Nystrand ``R_A = 1.2 A^1/3`` for CsI,
+The reference analyses (``jcevns list``): ``csi2017-oldqf`` and ``csi2017-newqf``, COHERENT
+CsI[Na] 2017 with the constant (old) or energy-dependent (new) quenching factor (Papoulias,
+PRD 102 (2020) 113004, arXiv:1907.11644), and ``lar2020``, COHERENT CENNS-10 Analysis A
+(Miranda et al., JHEP 05 (2020) 130, arXiv:2003.12050). Presets: ``printed`` takes every
+input exactly as the paper prints it; ``calibrated`` takes the choices that reproduce the
+paper's normalisation (Klein-Nystrand ``R_A = 1.2 A^1/3`` for CsI,
 ``r = 0.09`` nu/flavour/POT for LAr). Any option can be overridden by name.
 """
 
@@ -20,20 +19,22 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field, fields
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from . import constants as c
-from . import data as _data
-from . import flux, form_factors
+from . import experiments, flux, form_factors, nuclei
 from .cross_sections import PhysicsOptions
-from .detectors import Detector, csi2017, lar2020
+from .detectors import Detector
 from .params import Params, validate
 from .quadrature import bin_matrix, gauss_legendre_panels
 
-ANALYSES = ("csi2017-oldqf", "csi2017-newqf", "lar2020")
+#: Registered experiments (:mod:`jcevns.experiments`) at import time.
+ANALYSES = experiments.names()
+#: Presets of the reference analyses (each experiment declares its own).
 PRESETS = ("calibrated", "printed")
 
 #: Gauss-Legendre nodes per panel. Panels end at every kink of the integrand, so the rule
@@ -68,8 +69,7 @@ class Config:
 
     physics: PhysicsOptions
     exposure: Exposure
-    detector: csi2017.CsIOptions | lar2020.LArOptions
-    data_bin_6_8: str = "release"
+    detector: Any  # the experiment's options dataclass (``Experiment.options``)
     n_nodes: int = DEFAULT_NODES
 
     def flat(self) -> dict:
@@ -77,72 +77,26 @@ class Config:
         out = {}
         for group in (self.physics, self.exposure, self.detector):
             out.update(dataclasses.asdict(group))
-        out["data_bin_6_8"] = self.data_bin_6_8
         out["n_nodes"] = self.n_nodes
         return out
 
 
-def _presets(name: str, preset: str) -> dict:
-    """Option overrides of each preset (flat names)."""
-    if name.startswith("csi2017"):
-        det = _data.load("csi2017_detector")
-        common = dict(
-            couplings="radiative",
-            recoil_term=False,
-            form_factor="klein-nystrand",
-            scalar_charge="papoulias2020",
-            nu_per_pot=det["nu_per_pot_per_flavour"],
-            n_pot=det["n_pot"],
-            distance_m=det["distance_m"],
-            qf="constant" if name == "csi2017-oldqf" else "polynomial",
-            mass_kg=det["mass_kg"],
-            light_yield_pe_per_kevee=det["light_yield_pe_per_kevee"],
-        )
-        if preset == "printed":
-            return common | dict(kn_radius_coeff_fm=1.23, charge_radius_convention="printed", fc_nsi="as_printed")
-        return common | dict(kn_radius_coeff_fm=1.2, charge_radius_convention="standard", fc_nsi="incoherent")
-    lar = _data.load("lar2020")
-    common = dict(
-        couplings="tree",
-        recoil_term=True,
-        form_factor="helm",
-        helm_skin_fm=0.9,
-        proton_rms_radius_fm=(3.14,),  # seed 000 below eq. 2.4
-        scalar_charge="sigma_terms",
-        n_pot=lar["n_pot_printed"],
-        distance_m=lar["distance_m"],
-        mass_kg=lar["mass_kg"],
-        roi_max_kevnr=lar["roi_max_kevnr"],
-    )
-    if preset == "printed":
-        return common | dict(
-            nu_per_pot=lar["nu_per_pot_per_flavour_printed"], charge_radius_convention="printed", fc_nsi="as_printed"
-        )
-    return common | dict(
-        nu_per_pot=lar["nu_per_pot_per_flavour_release"], charge_radius_convention="standard", fc_nsi="incoherent"
-    )
-
-
-def _make_config(name: str, options: dict) -> Config:
-    groups = {
-        "physics": PhysicsOptions,
-        "exposure": Exposure,
-        "detector": csi2017.CsIOptions if name.startswith("csi2017") else lar2020.LArOptions,
-    }
-    top = {"data_bin_6_8", "n_nodes"}
+def _make_config(exp, options: dict) -> Config:
+    groups = {"physics": PhysicsOptions, "exposure": Exposure, "detector": exp.options}
+    top = {"n_nodes"}
     known = set(top).union(*({f.name for f in fields(cls)} for cls in groups.values()))
     unknown = set(options) - known
     if unknown:
-        raise ValueError(f"unknown option(s) {sorted(unknown)} for analysis {name!r}; valid options: {sorted(known)}")
+        raise ValueError(
+            f"unknown option {', '.join(sorted(unknown))} for analysis {exp.name!r}; valid options: {sorted(known)}"
+        )
     kwargs = {
         g: cls(**{k: v for k, v in options.items() if k in {f.name for f in fields(cls)}}) for g, cls in groups.items()
     }
-    extra = {k: options[k] for k in top if k in options}
-    if extra.get("data_bin_6_8", "release") not in ("release", "digitized"):
-        raise ValueError(f"option data_bin_6_8 must be 'release' or 'digitized', got {extra['data_bin_6_8']!r}")
-    if not (isinstance(extra.get("n_nodes", DEFAULT_NODES), int) and 2 <= extra.get("n_nodes", DEFAULT_NODES) <= 200):
-        raise ValueError(f"option n_nodes must be an integer in [2, 200], got {extra['n_nodes']!r}")
-    return Config(**kwargs, **extra)
+    n_nodes = options.get("n_nodes", DEFAULT_NODES)
+    if not (isinstance(n_nodes, int) and 2 <= n_nodes <= 200):
+        raise ValueError(f"option n_nodes must be an integer in [2, 200], got {n_nodes!r}")
+    return Config(**kwargs, n_nodes=n_nodes)
 
 
 def _pytree_dataclass(data_fields, meta_fields):
@@ -153,8 +107,8 @@ def _pytree_dataclass(data_fields, meta_fields):
 
 
 @_pytree_dataclass(
-    data_fields=["t_nodes", "bin_matrix", "moments", "data"],
-    meta_fields=["name", "preset", "config", "detector", "sin2w_ref", "rn_ref"],
+    data_fields=["t_nodes", "bin_matrix", "moments", "data", "bin_factors"],
+    meta_fields=["name", "preset", "config", "detector", "sin2w_ref", "rn_ref", "experiment"],
 )
 @dataclass(frozen=True)
 class Analysis:
@@ -166,23 +120,30 @@ class Analysis:
             ``bin_matrix @ dN/dT(t_nodes)`` gives events per bin.
         moments: ``(n_isotopes, 3 flavours, 3, n)`` flux moments times the number of
             targets and the flux normalisation [cm^-2 MeV^-k].
-        data: dictionary of measured arrays (``n_meas`` and backgrounds).
+        data: dictionary of measured arrays (``n_meas`` and backgrounds), per bin.
+        bin_factors: ``(3 flavours, n_e, n_x)`` probability that an event of each flavour in
+            energy bin ``e`` falls in bin ``x`` of the other observables (times their efficiency);
+            ones ``(3, n_e, 1)`` for an energy-only binning. The counts per bin, flattened with
+            energy slowest, are ``sum_f per_flavour[f, e] * bin_factors[f, e, x]``.
         name, preset: analysis and preset names.
         config: all static options (:class:`Config`).
         detector: the :class:`~jcevns.detectors.Detector` description.
         sin2w_ref, rn_ref: reference values used when a parameter is left at ``None``.
+        experiment: the :class:`~jcevns.experiments.Experiment` description it was built from.
     """
 
     t_nodes: jax.Array
     bin_matrix: jax.Array
     moments: jax.Array
     data: dict
+    bin_factors: jax.Array
     name: str
     preset: str
     config: Config = field(repr=False)
     detector: Detector = field(repr=False)
     sin2w_ref: float = 0.0
     rn_ref: float = 0.0
+    experiment: Any = field(default=None, repr=False)
 
     # Compare by identity: two builds are equal only if they are the same object, which keeps
     # the static metadata hashable without comparing arrays.
@@ -191,6 +152,11 @@ class Analysis:
 
     @property
     def n_bins(self) -> int:
+        """Number of bins of the full (flattened) binning, ``n_e * n_x``."""
+        return self.bin_matrix.shape[0] * self.bin_factors.shape[-1]
+
+    @property
+    def n_energy_bins(self) -> int:
         return self.bin_matrix.shape[0]
 
     @property
@@ -230,20 +196,14 @@ class Analysis:
         return self.config.flat()
 
 
-def _reference_rn(name: str, config: Config) -> float:
-    if name == "lar2020":
-        return 3.36  # seed 000 below eq. 2.4 (Argon neutron rms radius)
-    # CsI: seed 003 below eq. 12 (R_0 = 1.23 A^1/3, s = 0.9 fm), averaged over Cs and I.
-    s = config.physics.helm_skin_fm
-    return float(np.mean([form_factors.helm_rms_from_r0(1.23 * a ** (1 / 3), s) for a in (133, 127)]))
-
-
-def build(name: str, preset: str = "calibrated", **options) -> Analysis:
+def build(name, preset: str | None = None, **options) -> Analysis:
     """Build an analysis: grids, flux moments and data, once, outside jit.
 
     Args:
-        name: one of :data:`ANALYSES`.
-        preset: ``"calibrated"`` (default) or ``"printed"``.
+        name: a registered experiment (:data:`ANALYSES`, ``jcevns list``), a path to a TOML
+            description (``"my_detector.toml"``), or an :class:`~jcevns.experiments.Experiment`.
+        preset: one of the experiment's presets (default: its first, ``"calibrated"`` for the
+            reference analyses); ``"printed"`` takes every input exactly as the paper prints it.
         **options: overrides of any option by name (see :meth:`Analysis.options`), e.g.
             ``form_factor="helm"`` or ``kn_radius_coeff_fm=1.23``.
 
@@ -253,34 +213,17 @@ def build(name: str, preset: str = "calibrated", **options) -> Analysis:
     Raises:
         ValueError: unknown analysis, preset or option, or an invalid option value.
     """
-    if name not in ANALYSES:
-        raise ValueError(f"unknown analysis {name!r}; valid analyses: {', '.join(ANALYSES)}")
-    if preset not in PRESETS:
-        raise ValueError(f"unknown preset {preset!r}; valid presets: {', '.join(PRESETS)}")
-    config = _make_config(name, _presets(name, preset) | options)
-
-    if name.startswith("csi2017"):
-        table = _data.load("csi2017")
-        detector = csi2017.build(config.detector, table["pe_edges"])
-        n_meas = np.array(table["n_meas"], dtype=np.float64)
-        if config.data_bin_6_8 == "digitized":
-            n_meas[0] = table["n_meas_bin_6_8_digitized"]
-        measured = {
-            "n_meas": n_meas,
-            "b_0n": np.array(table["b_0n"], dtype=np.float64),
-            "b_ss": np.array(table["b_ss"], dtype=np.float64),
-        }
-        sin2w_ref = c.SIN2W_PAPOULIAS2020
-    else:
-        if "data_bin_6_8" in options:
-            raise ValueError("option data_bin_6_8 applies only to the csi2017 analyses")
-        table = _data.load("lar2020")
-        detector = lar2020.build(config.detector)
-        measured = {
-            "n_meas": np.array([table["n_meas"]], dtype=np.float64),
-            "n_brn": np.array([table["n_brn"]], dtype=np.float64),
-        }
-        sin2w_ref = c.SIN2W_MIRANDA2020
+    exp = experiments.get(name)
+    preset = exp.default_preset if preset is None else preset
+    if preset not in exp.presets:
+        raise ValueError(f"unknown preset {preset!r} for {exp.name}; valid presets: {', '.join(exp.presets)}")
+    merged = exp.source.options() | dict(exp.defaults) | dict(exp.presets[preset]) | options
+    config = _make_config(exp, merged)
+    if not config.detector.mass_kg > 0:
+        raise ValueError(f"option mass_kg must be positive, got {config.detector.mass_kg!r}")
+    composition = tuple((nuclei.nucleus(iso), eta) for iso, eta in exp.targets)
+    n_targets = tuple(config.detector.mass_kg * n for n in nuclei.targets_per_kg(composition))
+    detector = exp.response(config.detector, tuple(n for n, _ in composition), n_targets)
     if config.physics.proton_rms_radius_fm is not None and len(config.physics.proton_rms_radius_fm) != len(
         detector.nuclei
     ):
@@ -288,20 +231,32 @@ def build(name: str, preset: str = "calibrated", **options) -> Analysis:
             f"option proton_rms_radius_fm needs one radius per isotope ({len(detector.nuclei)}), "
             f"got {config.physics.proton_rms_radius_fm!r}"
         )
+    n_e = detector.n_bins
+    factors = np.ones((3, n_e, 1)) if exp.bin_factors is None else np.asarray(exp.bin_factors(config.detector), float)
+    if factors.shape != (3, n_e, exp.n_x) or not np.all(np.isfinite(factors)) or np.any(factors < 0):
+        raise ValueError(
+            f"{exp.name}: bin_factors must be a finite non-negative (3, {n_e}, {exp.n_x}) array, got {factors.shape}"
+        )
+    measured = {k: np.asarray(v, dtype=np.float64) for k, v in exp.data(config.detector).items()}
+    for key, v in measured.items():
+        if v.shape != (n_e * exp.n_x,):
+            raise ValueError(f"{exp.name}: data {key!r} must have {n_e * exp.n_x} bins, got shape {v.shape}")
 
     t_nodes, t_weights, bin_index, moments = _recoil_grid(detector, config)
-    matrix = bin_matrix(t_weights, bin_index, detector.n_bins, detector.response(t_nodes))
+    matrix = bin_matrix(t_weights, bin_index, n_e, detector.response(t_nodes))
     return Analysis(
         t_nodes=jnp.asarray(t_nodes),
         bin_matrix=jnp.asarray(matrix),
         moments=jnp.asarray(moments),
         data={k: jnp.asarray(v) for k, v in measured.items()},
-        name=name,
+        bin_factors=jnp.asarray(factors),
+        name=exp.name,
         preset=preset,
         config=config,
         detector=detector,
-        sin2w_ref=sin2w_ref,
-        rn_ref=_reference_rn(name, config),
+        sin2w_ref=exp.sin2w_ref,
+        rn_ref=exp.rn_ref(config.physics),
+        experiment=exp,
     )
 
 

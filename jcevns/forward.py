@@ -52,8 +52,17 @@ def recoil_spectrum(params: Params, analysis: Analysis):
     return total
 
 
+def contract_bins(per_energy_bin, bin_factors):
+    """Events per flavour in the full binning, ``(..., 3, n_e * n_x)`` (energy slowest), from events
+    per flavour and energy bin ``(..., 3, n_e)`` and the analysis' ``bin_factors`` ``(3, n_e, n_x)``.
+
+    With the default factors (ones, ``n_x = 1``) the values are unchanged bit for bit."""
+    full = per_energy_bin[..., None] * bin_factors
+    return full.reshape(full.shape[:-2] + (-1,))
+
+
 def _per_flavour(params: Params, analysis: Analysis):
-    return recoil_spectrum(params, analysis) @ analysis.bin_matrix.T
+    return contract_bins(recoil_spectrum(params, analysis) @ analysis.bin_matrix.T, analysis.bin_factors)
 
 
 _TRACES = {"predict": 0}
@@ -155,6 +164,8 @@ def _templates(params: Params, analysis: Analysis) -> EventTemplates:
         phi = ((sp * xp + sn * xn) / (q2 + params.scalar_m**2)) ** 2
         scalar = scalar + jnp.sum(fold(k_scalar) * phi, axis=-1)
     fixed = jnp.stack([jnp.asarray(getattr(params, n), dtype=jnp.float64) for n in TEMPLATE_FIXED])
+    # the non-energy observables: the same per-flavour contraction as the full prediction
+    weak, magnetic, scalar = (contract_bins(x, analysis.bin_factors) for x in (weak, magnetic, scalar))
     return EventTemplates(weak=weak, magnetic=magnetic, scalar=scalar, fixed=fixed, physics=opts)
 
 

@@ -57,3 +57,18 @@ def targets_per_kg(stoichiometry: tuple[tuple[Nucleus, int], ...]) -> tuple[floa
     """
     molar_mass_g = sum(nuc.atomic_mass_u * eta for nuc, eta in stoichiometry)
     return tuple(1e3 * eta / molar_mass_g * c.AVOGADRO for _, eta in stoichiometry)
+
+
+#: Isotopes by name (``"Cs133"``), as the experiment descriptions name their targets.
+NUCLEI = {n.name: n for n in (CS133, I127, AR40)}
+
+
+def nucleus(name: str) -> Nucleus:
+    """The isotope called ``name`` (e.g. ``"Ar40"``) from :data:`NUCLEI`.
+
+    Raises:
+        ValueError: unknown isotope, listing the known ones.
+    """
+    if name not in NUCLEI:
+        raise ValueError(f"unknown nucleus {name!r}; known nuclei: {', '.join(NUCLEI)}")
+    return NUCLEI[name]

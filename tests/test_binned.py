@@ -7,6 +7,7 @@ import pytest
 from scipy.optimize import minimize
 from scipy.stats import poisson
 
+import jcevns
 from jcevns import binned
 
 OBS = np.array([12.0, 7.0, 0.0, 3.0])
@@ -45,7 +46,7 @@ def test_twice_nll_matches_hand_calculation(pulls):
 
 
 def test_profile_matches_scipy_minimiser():
-    res = binned.profile(_model(), jnp.asarray(SIGNAL))
+    res = jax.jit(binned.profile)(_model(), jnp.asarray(SIGNAL))
     ref = minimize(_reference_twice_nll, np.zeros(2), method="Nelder-Mead", options=dict(xatol=1e-10, fatol=1e-12))
     assert bool(res.converged)
     assert float(res.value) == pytest.approx(ref.fun, rel=1e-8)
@@ -54,8 +55,8 @@ def test_profile_matches_scipy_minimiser():
 
 def test_profiled_gradient_matches_finite_differences():
     bm = _model()
-    f = lambda s: binned.profile(bm, SIGNAL * s).value  # noqa: E731
-    g = float(jax.grad(f)(1.3))
+    f = jax.jit(lambda s: binned.profile(bm, SIGNAL * s).value)
+    g = float(jax.jit(jax.grad(f))(1.3))
     h = 1e-5
     fd = (float(f(1.3 + h)) - float(f(1.3 - h))) / (2 * h)
     assert g == pytest.approx(fd, rel=1e-6)
@@ -64,8 +65,28 @@ def test_profiled_gradient_matches_finite_differences():
 def test_profile_vmaps_with_convergence_flags():
     bm = _model()
     scales = jnp.array([0.0, 1.0, 2.0, 5.0])
-    res = jax.vmap(lambda s: binned.profile(bm, SIGNAL * s))(scales)
+    res = jax.jit(jax.vmap(lambda s: binned.profile(bm, SIGNAL * s)))(scales)
     assert res.value.shape == (4,) and bool(jnp.all(res.converged))
+
+
+def test_poisson_profile_equals_reference_csi_poisson_statistic():
+    """The CsI 2017 beam-on Poisson statistic of jcevns.likelihoods (n = N + B_ss,
+    mu = S (1 + a1) + B_0n (1 + a2) + B_ss, pulls of widths 0.128 and 0.25) as a binned model."""
+    an = jcevns.build("csi2017-newqf")
+    lik = jcevns.likelihood(an, "poisson")
+    d = an.data
+    bm = binned.model(
+        d["n_meas"] + d["b_ss"],
+        [binned.Sample("cevns"), binned.Sample("b_0n", d["b_0n"]), binned.Sample("b_ss", d["b_ss"])],
+        [binned.NormSys("a1", ("cevns",), 0.128), binned.NormSys("a2", ("b_0n",), 0.25)],
+    )
+    for sin2w in (0.2, 0.3):
+        p = an.params(sin2w=sin2w)
+        res = jax.jit(binned.profile)(bm, jcevns.predict(p, an))
+        value, pulls = jcevns.profiled(p, lik)
+        assert bool(res.converged)
+        assert float(res.value) == pytest.approx(float(value), rel=1e-10)
+        np.testing.assert_allclose(np.asarray(binned.to_paper_units(bm, res.pulls)), np.asarray(pulls), atol=1e-8)
 
 
 @pytest.mark.parametrize(

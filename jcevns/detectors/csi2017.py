@@ -83,17 +83,18 @@ def recoil_for_photoelectrons(n_pe: float, opts: CsIOptions) -> float:
     return brentq(lambda t: photoelectrons(t, opts) - n_pe, 1e-9, 0.06, xtol=1e-16, rtol=1e-15)
 
 
-def build(opts: CsIOptions, pe_edges) -> Detector:
-    """The CsI detector with analysis bins given in photoelectrons."""
+def build(opts: CsIOptions, pe_edges, nuclei=(CS133, I127), n_targets=None) -> Detector:
+    """The CsI detector with analysis bins given in photoelectrons (``n_targets`` default:
+    ``mass_kg`` of CsI)."""
     t_edges = tuple(recoil_for_photoelectrons(float(x), opts) for x in pe_edges)
-    nuclei = (CS133, I127)
-    per_kg = targets_per_kg(((CS133, 1), (I127, 1)))
+    if n_targets is None:
+        n_targets = tuple(opts.mass_kg * n for n in targets_per_kg(((CS133, 1), (I127, 1))))
     acc = _detector_table()["acceptance"]
     steps = tuple(recoil_for_photoelectrons(float(acc[k]), opts) for k in ("step_lo", "step_hi"))
     return Detector(
         name="CsI[Na] 2017",
-        nuclei=nuclei,
-        n_targets=tuple(opts.mass_kg * n for n in per_kg),
+        nuclei=tuple(nuclei),
+        n_targets=tuple(n_targets),
         t_edges_mev=t_edges,
         observable="nPE",
         obs_edges=tuple(float(x) for x in pe_edges),

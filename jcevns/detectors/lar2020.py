@@ -49,14 +49,17 @@ def efficiency(t_mev):
     return np.interp(t_kev, eff["kevnr"], eff["efficiency"], left=0.0, right=eff["efficiency"][-1])
 
 
-def build(opts: LArOptions) -> Detector:
-    """The CENNS-10 detector with its single region-of-interest bin."""
+def build(opts: LArOptions, nuclei=(AR40,), n_targets=None) -> Detector:
+    """The CENNS-10 detector with its single region-of-interest bin (``n_targets`` default:
+    ``mass_kg`` of argon-40)."""
+    if n_targets is None:
+        n_targets = (opts.mass_kg * targets_per_kg(((AR40, 1),))[0],)
     knots_kev = np.asarray(_table()["efficiency"]["kevnr"], dtype=np.float64)
     lo, hi = knots_kev[0], opts.roi_max_kevnr
     return Detector(
         name="CENNS-10 LAr (Analysis A)",
-        nuclei=(AR40,),
-        n_targets=(opts.mass_kg * targets_per_kg(((AR40, 1),))[0],),
+        nuclei=tuple(nuclei),
+        n_targets=tuple(n_targets),
         t_edges_mev=(lo * 1e-3, hi * 1e-3),
         observable="keVnr",
         obs_edges=(float(lo), float(hi)),
