@@ -243,7 +243,10 @@ def build(name, preset: str | None = None, **options) -> Analysis:
             raise ValueError(f"{exp.name}: data {key!r} must have {n_e * exp.n_x} bins, got shape {v.shape}")
 
     t_nodes, t_weights, bin_index, moments = _recoil_grid(detector, config)
-    matrix = bin_matrix(t_weights, bin_index, n_e, detector.response(t_nodes))
+    if detector.smearing is None:
+        matrix = bin_matrix(t_weights, bin_index, n_e, detector.response(t_nodes))
+    else:  # resolution spreads each recoil node over several observable bins
+        matrix = t_weights[None, :] * np.asarray(detector.smearing(t_nodes), dtype=np.float64)
     return Analysis(
         t_nodes=jnp.asarray(t_nodes),
         bin_matrix=jnp.asarray(matrix),

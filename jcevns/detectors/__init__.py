@@ -32,6 +32,11 @@ class Detector:
             equality: two detectors built from the same options compare and hash equal, and an
             analysis rebuilt with the same options reuses every compiled kernel.
         breakpoints_mev: recoil energies where ``response`` is not smooth.
+        smearing: optional numpy function, recoil T [MeV] ``(n,)`` -> ``(n_bins, n)``: the
+            probability (times efficiency) that a recoil is reconstructed in each observable
+            bin, for detectors whose resolution moves events between bins. When given,
+            ``t_edges_mev`` is only the recoil range to integrate over, ``response`` is unused
+            and the bins are those of ``obs_edges``.
     """
 
     name: str
@@ -42,7 +47,8 @@ class Detector:
     obs_edges: tuple[float, ...]
     response: Callable[[np.ndarray], np.ndarray] = field(compare=False)
     breakpoints_mev: tuple[float, ...] = ()
+    smearing: Callable[[np.ndarray], np.ndarray] | None = field(default=None, compare=False)
 
     @property
     def n_bins(self) -> int:
-        return len(self.t_edges_mev) - 1
+        return len(self.t_edges_mev) - 1 if self.smearing is None else len(self.obs_edges) - 1

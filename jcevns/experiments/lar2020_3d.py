@@ -2,7 +2,7 @@
 likelihood in reconstructed energy x pulse-shape discrimination (F90) x arrival time.
 
 Akimov et al. (COHERENT), PRL 126 (2021) 012002, arXiv:2003.10630; data release arXiv:2006.12659,
-Zenodo 10.5281/zenodo.3903810 (files read by :mod:`jcevns.experiments.lar2020_release`).
+Zenodo 10.5281/zenodo.3903810 (files read by :mod:`jcevns.experiments._lar2020_release`).
 
 Signal (the physics forward model, :func:`jcevns.forward.recoil_spectrum`): recoil spectrum of
 40Ar per flavour, quenched with QF = 0.246 + 0.00078 T[keVnr], smeared with
@@ -25,67 +25,62 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 
-from .. import analyses, binned, forward
-from ..analyses import Analysis
+from .. import binned
+from .. import constants as c
 from ..detectors import Detector
 from ..detectors.response import gaussian_bin_response, linear_quenching
-from ..nuclei import AR40, targets_per_kg
+from ..flux import t_max
 from ..timing import bin_fractions
-from . import lar2020_release as release
+from . import SIGNAL, Background, Experiment, LikelihoodSpec, Observable, Published, Source, register
+from . import _lar2020_release as release
 
 NAME = "lar2020-3d"
+CITATION = "Akimov et al. (COHERENT), PRL 126 (2021) 012002, arXiv:2003.10630 (data release arXiv:2006.12659)"
+BACKGROUNDS = ("prompt_brn", "delayed_brn", "ss")
 
-#: Physics and exposure choices on top of the single-bin ``lar2020`` options: radiative
-#: (PDG) couplings with the MS-bar sin2w at M_Z, the release's exposure (13.8e22 POT,
-#: 0.09 nu/flavour/POT, 27.5 m, 24.4 kg). Helm form factor with the proton rms radius and
-#: reference R_n of Miranda et al., JHEP 05 (2020) 130, arXiv:2003.12050 (below eq. 2.4).
-OPTIONS = dict(
-    couplings="radiative",
-    n_pot=release.YAML["n_pot"],
-    nu_per_pot=release.YAML["nu_per_pot"],
-    distance_m=release.YAML["distance_m"],
-    mass_kg=release.YAML["mass_kg"],
-)
-
-#: Relative uncertainty of the CEvNS prediction, 17/128 (release yaml), used as the prior of the
-#: signal normalisation in physics fits (flux, quenching, efficiency, mass).
+#: Relative uncertainty of the CEvNS prediction, 17/128 (release yaml), the prior of the signal
+#: normalisation in physics fits (flux, quenching, efficiency, mass).
 SIGNAL_NORM_SIGMA = release.NORMALISATIONS["cevns_prediction"][1] / release.NORMALISATIONS["cevns_prediction"][0]
 
 #: Recoil range [keVnr]: from where the quenched energy is 0.25 keVee (the first efficiency
 #: bin, efficiency zero) to the delayed end point; panels every ~2.5 keVee.
 _T_MIN_KEVNR = 1.0
 _PANEL_KEVEE = 2.5
-_bin_fractions = jax.jit(bin_fractions)
 
 
-@jax.tree_util.register_dataclass
 @dataclass(frozen=True)
-class Lar3D:
-    """The 3D analysis: an energy-binned :class:`~jcevns.Analysis` plus the per-flavour
-    spread of each energy bin over (F90, time) bins.
+class Lar3DOptions:
+    """Detector and timing options of the 3D analysis.
 
     Attributes:
-        analysis: recoil grid, flux moments and the ``(12, n_nodes)`` energy bin matrix.
-        bin_factors: ``(3, 12, 80)``; ``counts[e * 80 + x] = sum_f per_flavour[f, e] * bin_factors[f, e, x]``
-            with ``x = f90_bin * 10 + time_bin`` (release order, energy slowest).
+        mass_kg: fiducial mass [kg] (24.4 +- 0.61, release yaml).
+        pot_mean_us, pot_sigma_us: Gaussian proton-on-target trace [us] (0.44 +- 0.20 and 0.15,
+            release yaml ``snsPOTTraceTiming``).
+        time_offset_us: extra shift of every arrival time [us] (0: the release's t_trig clock
+            has the proton trace at 0.44 us; the release CEvNS PDF prefers +0.012 us).
     """
 
-    analysis: Analysis
-    bin_factors: jax.Array
+    mass_kg: float = release.YAML["mass_kg"]
+    pot_mean_us: float = release.YAML["pot_mean_us"]
+    pot_sigma_us: float = release.YAML["pot_sigma_us"]
+    time_offset_us: float = 0.0
 
-    def params(self, **values):
-        """Standard-Model parameters with some values changed (validated)."""
-        return self.analysis.params(**values)
+    def __post_init__(self):
+        if not self.mass_kg > 0:
+            raise ValueError(f"option mass_kg must be positive, got {self.mass_kg!r}")
+        if not 0.0 < self.pot_sigma_us <= 2.0:
+            raise ValueError(f"option pot_sigma_us must be in (0, 2] us, got {self.pot_sigma_us!r}")
+        for name in ("pot_mean_us", "time_offset_us"):
+            if not -2.0 <= getattr(self, name) <= 2.0:
+                raise ValueError(f"option {name} must be in [-2, 2] us, got {getattr(self, name)!r}")
 
 
 def f90_distribution() -> np.ndarray:
     """``(12, 8)`` F90 distribution per energy bin from the release's CEvNS PDF (summed over
     time, normalised per energy bin). Energy bins where the release PDF is empty (above
-    50 keVee) take the distribution of the highest non-empty bin."""
+    60 keVee) take the distribution of the highest non-empty bin."""
     per_e = release.pdf("cevns").sum(axis=2)
     total = per_e.sum(axis=1)
     out = np.zeros_like(per_e)
@@ -97,13 +92,11 @@ def f90_distribution() -> np.ndarray:
     return out
 
 
-def bin_factors(pot_mean_us=None, pot_sigma_us=None, offset_us=0.0) -> np.ndarray:
-    """``(3, 12, 80)`` F90 x time factors (time fractions inside the window times F90 shares)."""
-    mean = release.YAML["pot_mean_us"] if pot_mean_us is None else pot_mean_us
-    sigma = release.YAML["pot_sigma_us"] if pot_sigma_us is None else pot_sigma_us
-    frac = np.asarray(_bin_fractions(release.TIME_EDGES_US, mean, sigma, offset_us))  # (3, 10)
-    f90 = f90_distribution()  # (12, 8)
-    return np.einsum("ei,ft->feit", f90, frac).reshape(3, release.SHAPE[0], release.N_X)
+def bin_factors(opts: Lar3DOptions) -> np.ndarray:
+    """``(3, 12, 80)`` F90 x time factors: each flavour's arrival-time fractions inside the
+    window (:func:`jcevns.timing.bin_fractions`) times the F90 shares of the energy bin."""
+    frac = np.asarray(bin_fractions(release.TIME_EDGES_US, opts.pot_mean_us, opts.pot_sigma_us, opts.time_offset_us))
+    return np.einsum("ei,ft->feit", f90_distribution(), frac).reshape(3, release.SHAPE[0], release.N_X)
 
 
 def energy_response(t_kevnr) -> np.ndarray:
@@ -115,95 +108,28 @@ def energy_response(t_kevnr) -> np.ndarray:
     return gaussian_bin_response(e_ee, sigma, release.ENERGY_EDGES_KEVEE, release.efficiency, step=0.025)
 
 
-def _detector(config) -> Detector:
-    # Recoil panels: a breakpoint every ~2.5 keVee of quenched energy (the efficiency rises
-    # steeply below 10 keVee); kinematic end points are added by analyses.kinematic_breakpoints.
+def _response(opts: Lar3DOptions, nuclei, n_targets) -> Detector:
+    # Recoil panels end every ~2.5 keVee of quenched energy (the efficiency rises steeply below
+    # 10 keVee); the kinematic end points are added when the analysis is built.
     t_fine = np.linspace(_T_MIN_KEVNR, 160.0, 4000)
     e_fine = linear_quenching(t_fine, release.YAML["qf_a"], release.YAML["qf_b_per_kevnr"])
-    t_max = float(analyses.flux.t_max(analyses.c.E_NU_MAX_DELAYED, AR40.mass_mev)) * 1e3
-    steps = np.arange(_PANEL_KEVEE, e_fine[-1], _PANEL_KEVEE)
-    breaks = [float(np.interp(e, e_fine, t_fine)) * 1e-3 for e in steps]
+    t_end = max(float(t_max(c.E_NU_MAX_DELAYED, n.mass_mev)) for n in nuclei)
+    breaks = [float(np.interp(e, e_fine, t_fine)) * 1e-3 for e in np.arange(_PANEL_KEVEE, e_fine[-1], _PANEL_KEVEE)]
     return Detector(
-        name="CENNS-10 LAr (Analysis A, 3D)",
-        nuclei=(AR40,),
-        n_targets=(config.detector.mass_kg * targets_per_kg(((AR40, 1),))[0],),
-        t_edges_mev=(_T_MIN_KEVNR * 1e-3, t_max * 1e-3),
+        name="CENNS-10 LAr (Analysis A, energy x F90 x time)",
+        nuclei=tuple(nuclei),
+        n_targets=tuple(n_targets),
+        t_edges_mev=(_T_MIN_KEVNR * 1e-3, t_end),
         observable="keVee",
         obs_edges=tuple(float(e) for e in release.ENERGY_EDGES_KEVEE),
         response=lambda t: np.ones_like(t),
-        breakpoints_mev=tuple(b for b in breaks if b < t_max * 1e-3),
+        breakpoints_mev=tuple(b for b in breaks if b < t_end),
+        smearing=lambda t_mev: energy_response(np.asarray(t_mev) * 1e3),
     )
 
 
-def build(pot_mean_us=None, pot_sigma_us=None, time_offset_us=0.0, **options) -> Lar3D:
-    """Build the 3D analysis once, outside jit.
-
-    Args:
-        pot_mean_us, pot_sigma_us: proton-on-target timing [us] (default: release yaml).
-        time_offset_us: shift of all neutrino arrival times [us].
-        **options: overrides of the physics/exposure options (as for :func:`jcevns.build`).
-    """
-    config = analyses._make_config("lar2020", analyses._presets("lar2020", "calibrated") | OPTIONS | options)
-    detector = _detector(config)
-    t_nodes, t_weights, _, moments = analyses._recoil_grid(detector, config)
-    matrix = t_weights[None, :] * energy_response(t_nodes * 1e3)
-    analysis = Analysis(
-        t_nodes=jnp.asarray(t_nodes),
-        bin_matrix=jnp.asarray(matrix),
-        moments=jnp.asarray(moments),
-        data={"n_meas": jnp.asarray(release.observed().ravel())},
-        name=NAME,
-        preset="release",
-        config=config,
-        detector=detector,
-        sin2w_ref=analyses.c.SIN2W_MIRANDA2020,
-        rn_ref=analyses._reference_rn("lar2020", config),
-    )
-    return Lar3D(analysis=analysis, bin_factors=jnp.asarray(bin_factors(pot_mean_us, pot_sigma_us, time_offset_us)))
-
-
-def contract(per_flavour, factors):
-    """``(3, 12)`` per-flavour energy-bin counts -> ``(960,)`` counts (CONTRACT order)."""
-    return jnp.einsum("fe,fex->ex", per_flavour, factors).reshape(-1)
-
-
-@jax.jit
-def _predict(params, lar: Lar3D):
-    return contract(forward._per_flavour(params, lar.analysis), lar.bin_factors)
-
-
-def predict(params, lar: Lar3D):
-    """Expected CEvNS events in the 960 bins (energy slowest, then F90, then time)."""
-    return _predict(forward._prepare(params, lar.analysis), lar)
-
-
-def predict_from_templates(params, templates: forward.EventTemplates, lar: Lar3D):
-    """Same as :func:`predict` from event templates (jit/vmap friendly, no checks)."""
-    return contract(forward.templates_per_flavour(params, templates), lar.bin_factors)
-
-
-def binned_model(shape_systematics: bool = False, signal_norm_sigma: float | None = None) -> binned.BinnedModel:
-    """The release likelihood: observed counts, background PDFs with Gaussian priors on their
-    normalisations (release yaml prediction widths), optionally the release shape systematics
-    and a Gaussian prior on the signal normalisation.
-
-    Samples: ``cevns`` (supplied at evaluation), ``prompt_brn``, ``delayed_brn``, ``ss``.
-    """
-    n = release.NORMALISATIONS
-    samples = [binned.Sample("cevns")] + [
-        binned.Sample(s, release.pdf(s).ravel()) for s in ("prompt_brn", "delayed_brn", "ss")
-    ]
-    # Prior widths relative to each PDF's own total (the SS PDF sums to 3152, its yaml
-    # prediction says 3154; the 2-event difference is far inside the 25-event prior).
-    mods = [
-        binned.NormSys(f"{s}_norm", (s,), n[f"{s}_prediction"][1] / release.PDFS[s][1])
-        for s in ("prompt_brn", "delayed_brn", "ss")
-    ]
-    if signal_norm_sigma is not None:
-        mods.append(binned.NormSys("cevns_norm", ("cevns",), signal_norm_sigma))
-    if shape_systematics:
-        mods += [binned.ShapeSys(name, *shape_ratios(name)) for name in release.SYSTEMATICS]
-    return binned.model(release.observed().ravel(), samples, mods)
+def _data(opts: Lar3DOptions) -> dict:
+    return {"n_meas": release.observed().ravel()} | {s: release.pdf(s).ravel() for s in BACKGROUNDS}
 
 
 def shape_ratios(name: str):
@@ -216,3 +142,93 @@ def shape_ratios(name: str):
     up = np.where(nominal > 0, plus / safe, 1.0)
     down = 2.0 - up if minus is None else np.where(nominal > 0, minus / safe, 1.0)
     return sample, up.ravel(), np.clip(down, 0.0, None).ravel()
+
+
+def _nuisances() -> tuple:
+    # Prior widths relative to each PDF's own total (the SS PDF sums to 3152, its yaml
+    # prediction says 3154; the 2-event difference is far inside the 25-event prior).
+    n = release.NORMALISATIONS
+    norms = [binned.NormSys("cevns_norm", (SIGNAL,), SIGNAL_NORM_SIGMA)] + [
+        binned.NormSys(f"{s}_norm", (s,), n[f"{s}_prediction"][1] / release.PDFS[s][1]) for s in BACKGROUNDS
+    ]
+    shapes = []
+    for name in release.SYSTEMATICS:
+        sample, up, down = shape_ratios(name)
+        shapes.append(binned.ShapeSys(name, SIGNAL if sample == "cevns" else sample, up, down))
+    return tuple(norms + shapes)
+
+
+def binned_model(analysis, shape_systematics: bool = True, signal_prior: bool = True) -> binned.BinnedModel:
+    """The binned Poisson likelihood of a built analysis (signal supplied at evaluation).
+
+    Args:
+        analysis: ``jcevns.build("lar2020-3d")``.
+        shape_systematics: include the release's shape systematics (``SystErrors``).
+        signal_prior: include the 13 % Gaussian prior on the signal normalisation (physics
+            fits); the collaboration's fit of the CEvNS count has none.
+    """
+    spec = analysis.experiment.likelihood
+    samples = [binned.Sample(SIGNAL)] + [
+        binned.Sample(b.name, np.asarray(analysis.data[b.key])) for b in spec.backgrounds
+    ]
+    mods = [
+        m
+        for m in spec.nuisances
+        if (shape_systematics or isinstance(m, binned.NormSys)) and (signal_prior or m.name != "cevns_norm")
+    ]
+    return binned.model(np.asarray(analysis.data[spec.observed]), samples, mods)
+
+
+def _rn_ref(physics) -> float:
+    return 3.36  # Miranda et al., JHEP 05 (2020) 130, arXiv:2003.12050, below eq. 2.4
+
+
+def _experiment() -> Experiment:
+    n = release.NORMALISATIONS
+    yaml = "COHERENT CENNS-10 data release, arXiv:2006.12659, LArParametersAnlA.yaml"
+    return Experiment(
+        name=NAME,
+        target="LAr",
+        dataset="COHERENT CENNS-10 Analysis A, 24.4 kg, 12 energy x 8 F90 x 10 time bins",
+        citation=CITATION,
+        label="LAr CENNS-10 3D",
+        source=Source(nu_per_pot=release.YAML["nu_per_pot"], n_pot=release.YAML["n_pot"],
+                      distance_m=release.YAML["distance_m"]),
+        targets=(("Ar40", 1),),
+        options=Lar3DOptions,
+        response=_response,
+        data=_data,
+        observables=(Observable("f90", "", tuple(release.F90_EDGES)),
+                      Observable("t_trig", "us", tuple(release.TIME_EDGES_US))),
+        bin_factors=bin_factors,
+        likelihood=LikelihoodSpec(
+            observed="n_meas",
+            backgrounds=tuple(Background(s, s) for s in BACKGROUNDS),
+            nuisances=_nuisances(),
+            statistics=("poisson",),
+        ),
+        # Radiative (PDG) couplings take the MS-bar sin2w at M_Z (Miranda et al. below eq. 2.3).
+        sin2w_ref=c.SIN2W_MIRANDA2020,
+        rn_ref=_rn_ref,
+        defaults=dict(
+            couplings="radiative",
+            recoil_term=True,
+            form_factor="helm",
+            helm_skin_fm=0.9,
+            proton_rms_radius_fm=(3.14,),  # Miranda et al. below eq. 2.4
+            scalar_charge="sigma_terms",
+            charge_radius_convention="standard",
+            fc_nsi="incoherent",
+        ),
+        presets={"release": {}},
+        published={
+            "sm_total": Published(128.0, f"{yaml}, cevnsPredictionNormalization = 128 +- 17 (in the time window)"),
+            **{
+                f"{s}_bestfit": Published(list(n[f"{s}_bestfit"]), f"{yaml}, best-fit normalisation")
+                for s in ("cevns",) + BACKGROUNDS
+            },
+        },
+    )
+
+
+LAR2020_3D = register(_experiment())
