@@ -2,7 +2,7 @@
 
 * ``jcevns predict ANALYSIS [--preset P] [--json] [--set name=value ...]``
 * ``jcevns selftest [--analysis A ...] [--preset P]``
-* ``jcevns reproduce [--out DIR] [--preset P] [--only csi|lar]``
+* ``jcevns reproduce [--out DIR] [--preset P] [--only csi|lar|lar2020-3d]``
 * ``jcevns scan ANALYSIS --grid sin2w=0.1:0.4:301 [--grid ...] [--profile eps_ee_d] [--out DIR]``
 * ``jcevns sample ANALYSIS --params sin2w[,rn,...] [--chains 4] [--warmup 1000] [--samples 2000] ...``
 """
@@ -270,7 +270,7 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("reproduce", help="regenerate the two reference papers' results")
     r.add_argument("--out", default="results", help="output directory (default: results/)")
     r.add_argument("--preset", choices=jcevns.PRESETS, default="calibrated")
-    r.add_argument("--only", choices=("csi", "lar"), default=None)
+    r.add_argument("--only", choices=("csi", "lar", "lar2020-3d"), default=None)
     r.set_defaults(func=_cmd_reproduce)
 
     c = sub.add_parser(

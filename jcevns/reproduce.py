@@ -258,6 +258,8 @@ def run(preset: str = "calibrated", only: str | None = None, progress: bool = Tr
         jobs += [("csi2017-oldqf", 6), ("csi2017-newqf", 6)]
     if only in (None, "lar"):
         jobs += [("lar2020", 5)]
+    if only in (None, "lar2020-3d"):
+        jobs += [("lar2020-3d", 3)]
     bar = None
     if progress:
         from tqdm.auto import tqdm
@@ -267,7 +269,11 @@ def run(preset: str = "calibrated", only: str | None = None, progress: bool = Tr
     start = time.perf_counter()
     results, curves = {}, {}
     for name, _ in jobs:
-        if name == "lar2020":
+        if name == "lar2020-3d":
+            from . import reproduce_lar3d
+
+            results[name], curves[name] = reproduce_lar3d.run(tick)
+        elif name == "lar2020":
             results[name], curves[name] = run_lar(preset, tick)
         else:
             results[name], curves[name] = run_csi(name, preset, tick)
@@ -431,7 +437,16 @@ def main(out: str = "results", preset: str = "calibrated", only: str | None = No
     payload = _jsonable(results)
     payload["meta"] = {"jcevns": __version__, "wall_s": wall, "preset": preset}
     (out_dir / "results.json").write_text(json.dumps(payload, indent=1))
+    # The 3D CENNS-10 section has its own report lines and figures (jcevns.reproduce_lar3d).
+    lar3d, curves3d = results.pop("lar2020-3d", None), curves.pop("lar2020-3d", None)
     write_report(results, wall, out_dir / "report.md")
     figures = plots.reproduction_figures(curves, out_dir / "figures")
+    if lar3d is not None:
+        from . import reproduce_lar3d
+
+        with open(out_dir / "report.md", "a") as fh:
+            fh.write("\n".join(reproduce_lar3d.report_lines(lar3d)) + "\n")
+        figures.append(reproduce_lar3d.figure(curves3d, out_dir / "figures" / "lar3d_projections.png"))
+        figures.append(reproduce_lar3d.profiles_figure(curves3d, out_dir / "figures" / "lar3d_profiles.png"))
     print(f"wrote {out_dir / 'results.json'}, {out_dir / 'report.md'} and {len(figures)} figures in {wall:.1f} s")
     return 0

@@ -82,3 +82,62 @@ def fit_count(bm: binned.BinnedModel, shape, n_max: float = 500.0) -> dict:
         "pulls": dict(zip(bm.pull_names, np.asarray(fit.pulls).tolist())),
         "converged": bool(fit.converged),
     }
+
+
+def _solve_spd(matrix, rhs):
+    """``matrix^-1 rhs`` for a small symmetric positive-definite matrix by an unrolled Cholesky
+    factorisation (elementwise operations: under vmap much cheaper than batched LAPACK calls)."""
+    k = rhs.shape[0]
+    low = [[None] * k for _ in range(k)]
+    for i in range(k):
+        for j in range(i + 1):
+            acc = matrix[i, j] - sum(low[i][m] * low[j][m] for m in range(j))
+            low[i][j] = jnp.sqrt(acc) if i == j else acc / low[j][j]
+    y = []
+    for i in range(k):
+        y.append((rhs[i] - sum(low[i][m] * y[m] for m in range(i))) / low[i][i])
+    x = [None] * k
+    for i in reversed(range(k)):
+        x[i] = (y[i] - sum(low[m][i] * x[m] for m in range(i + 1, k))) / low[i][i]
+    return jnp.stack(x)
+
+
+def profile_linear(bm: binned.BinnedModel, signal, steps: int = 8) -> binned.Profiled:
+    """:func:`jcevns.binned.profile` for a Poisson model with normalisation nuisances only, by
+    Newton steps with the analytic gradient and Hessian (the expectation is linear in the pulls,
+    ``mu = mu0 + a @ D`` with ``D_k = sigma_k x`` the nominal of the samples under ``k``).
+
+    Same minimum as the generic profile (tested) at a small fraction of its cost, which makes
+    vmapped physics planes of 1e4 points take seconds. Started at the exact minimum of the
+    Gaussian approximation (variances ``max(n, 1)``); a step that would make an expectation
+    non-positive where events were seen is shortened to 90 % of the longest safe step.
+    """
+    if bm.n_pulls != bm.n_norm or bm.statistic != "poisson":
+        raise ValueError("profile_linear needs a Poisson model with normalisation nuisances only")
+    nominal = jnp.concatenate([jnp.asarray(signal)[None, :], bm.backgrounds], axis=0)
+    n = bm.observed
+    slopes = bm.norm_widths @ nominal  # (n_pulls, n_bins): d mu / d a
+    mu0 = jnp.sum(nominal, axis=0)
+    eye = jnp.eye(bm.n_pulls)
+    w = 1.0 / jnp.maximum(n, 1.0)
+    start = _solve_spd((slopes * w) @ slopes.T + eye, (slopes * w) @ (n - mu0))
+
+    def gradient(a, mu):
+        return 2.0 * slopes @ (1.0 - n / mu) + 2.0 * a
+
+    def step(_, a):
+        mu = mu0 + a @ slopes
+        hess = 2.0 * (slopes * (n / mu**2)) @ slopes.T + 2.0 * eye
+        delta = _solve_spd(hess, gradient(a, mu))
+
+        # Longest step keeping every expectation positive where events were seen, times 0.9.
+        drop = delta @ slopes
+        limit = jnp.where((drop > 0) & (n > 0), mu / jnp.where(drop > 0, drop, 1.0), jnp.inf)
+        t = jnp.minimum(1.0, 0.9 * jnp.min(limit))
+        return a - t * delta
+
+    pulls = jax.lax.stop_gradient(jax.lax.fori_loop(0, steps, step, jax.lax.stop_gradient(start)))
+    mu = mu0 + pulls @ slopes
+    value = binned.poisson_deviance(n, mu) + jnp.sum(pulls**2)
+    converged = jnp.isfinite(value) & (jnp.max(jnp.abs(gradient(pulls, mu))) < binned.GRADIENT_TOLERANCE)
+    return binned.Profiled(value=value, pulls=pulls, converged=converged)
