@@ -32,8 +32,6 @@ from .detectors import Detector
 from .params import Params, validate
 from .quadrature import bin_matrix, gauss_legendre_panels
 
-#: Registered experiments (:mod:`jcevns.experiments`) at import time.
-ANALYSES = experiments.names()
 #: Presets of the reference analyses (each experiment declares its own).
 PRESETS = ("calibrated", "printed")
 
@@ -245,8 +243,8 @@ def build(name, preset: str | None = None, **options) -> Analysis:
     t_nodes, t_weights, bin_index, moments = _recoil_grid(detector, config)
     if detector.smearing is None:
         matrix = bin_matrix(t_weights, bin_index, n_e, detector.response(t_nodes))
-    else:  # resolution spreads each recoil node over several observable bins
-        matrix = t_weights[None, :] * np.asarray(detector.smearing(t_nodes), dtype=np.float64)
+    else:
+        matrix = np.asarray(detector.smearing(t_nodes), dtype=np.float64) * (detector.response(t_nodes) * t_weights)
     return Analysis(
         t_nodes=jnp.asarray(t_nodes),
         bin_matrix=jnp.asarray(matrix),
@@ -285,3 +283,8 @@ def _recoil_grid(detector: Detector, config: Config):
         ]
     )
     return nodes, weights, index, moments
+
+
+#: Registered experiments (:mod:`jcevns.experiments`) when jcevns was imported (``jcevns list``).
+#: Computed last: experiment modules may import this module.
+ANALYSES = experiments.names()

@@ -1,6 +1,8 @@
 """The ``jcevns`` command line: verbs mirror the Python API.
 
-* ``jcevns predict ANALYSIS [--preset P] [--json] [--set name=value ...]``
+* ``jcevns list``
+* ``jcevns predict ANALYSIS [--preset P] [--json] [--set name=value ...]`` (ANALYSIS: a registered
+  name or a ``.toml`` description)
 * ``jcevns selftest [--analysis A ...] [--preset P]``
 * ``jcevns reproduce [--out DIR] [--preset P] [--only csi|lar|lar2020-3d]``
 * ``jcevns scan ANALYSIS --grid sin2w=0.1:0.4:301 [--grid ...] [--profile eps_ee_d] [--out DIR]``
@@ -29,6 +31,20 @@ def _parse_assignments(items, what: str) -> dict:
     return out
 
 
+def _bin_cells(analysis) -> list:
+    """``(lo, hi, {observable: (lo, hi)})`` per bin of the full binning (energy slowest)."""
+    import itertools
+
+    edges = analysis.bin_edges
+    extra = analysis.experiment.observables
+    ranges = [list(zip(o.edges[:-1], o.edges[1:])) for o in extra]
+    return [
+        (lo, hi, {o.name: r for o, r in zip(extra, combo)})
+        for lo, hi in zip(edges[:-1], edges[1:])
+        for combo in itertools.product(*ranges)
+    ]
+
+
 def _cmd_predict(args) -> int:
     import numpy as np
 
@@ -39,13 +55,13 @@ def _cmd_predict(args) -> int:
     params = analysis.params(**_parse_assignments(args.set, "--set"))
     per_flavour = np.asarray(jcevns.predict_per_flavour(params, analysis))
     bins = per_flavour.sum(axis=0)
-    edges = analysis.bin_edges
+    cells = _bin_cells(analysis)
     if args.json:
         out = {
             "analysis": analysis.name,
             "preset": analysis.preset,
             "observable": analysis.detector.observable,
-            "bins": [{"lo": lo, "hi": hi, "events": float(n)} for lo, hi, n in zip(edges[:-1], edges[1:], bins)],
+            "bins": [{"lo": lo, "hi": hi, **extra, "events": float(n)} for (lo, hi, extra), n in zip(cells, bins)],
             "per_flavour": {f: float(v) for f, v in zip(jcevns.FLAVOURS, per_flavour.sum(axis=1))},
             "total": float(bins.sum()),
             "params": {k: v for k, v in params.to_dict().items()},
@@ -58,12 +74,21 @@ def _cmd_predict(args) -> int:
     header = f"{obs + ' bin':>16} {'nu_mu':>10} {'nu_mu_bar':>10} {'nu_e':>10} {'total':>10}"
     print(header)
     print("-" * len(header))
-    for j, (lo, hi) in enumerate(zip(edges[:-1], edges[1:])):
+    for j, (lo, hi, extra) in enumerate(cells):
         cols = " ".join(f"{v:10.3f}" for v in per_flavour[:, j])
-        print(f"{f'[{lo:g}, {hi:g})':>16} {cols} {bins[j]:10.3f}")
+        label = f"[{lo:g}, {hi:g})" + "".join(f" {k}[{a:g}, {b:g})" for k, (a, b) in extra.items())
+        print(f"{label:>16} {cols} {bins[j]:10.3f}")
     print("-" * len(header))
     cols = " ".join(f"{v:10.3f}" for v in per_flavour.sum(axis=1))
     print(f"{'total':>16} {cols} {bins.sum():10.3f}")
+    return 0
+
+
+def _cmd_list(args) -> int:
+    from . import experiments
+
+    for name in experiments.names():
+        print(experiments.get(name).summary_line())
     return 0
 
 
@@ -204,12 +229,17 @@ def _cmd_sample(args) -> int:
             raise ValueError(f"--prior must look like name=LO:HI or name=log:LO:HI, got {item!r}")
         key, value = item.split("=", 1)
         priors[key.strip()] = value
-    # seed 003 fits R_n with a Helm form factor and without the 5 % form-factor term in the
-    # signal uncertainty (footnote 4), as `jcevns reproduce` does.
-    drop_ff = "rn" in names and args.analysis.startswith("csi2017")
+    # An R_n fit uses the experiment's R_n options (CsI 2017: Helm form factor) and drops the
+    # form-factor term from the signal uncertainty where it has one (Papoulias footnote 4), as
+    # `jcevns reproduce` does.
+    spec = jcevns.experiments.get(args.analysis).likelihood
+    drop_ff = "rn" in names and spec.form_factor_sigma is not None
+    if "rn" in names:
+        for key, value in spec.rn_fit_options.items():
+            options.setdefault(key, value)
     if drop_ff:
-        options.setdefault("form_factor", "helm")
-        print("jcevns sample: rn on CsI: Helm form factor, 5 % form-factor uncertainty dropped", file=sys.stderr)
+        print(f"jcevns sample: rn: options {dict(spec.rn_fit_options)}, form-factor uncertainty "
+              f"{spec.form_factor_sigma:g} dropped from the signal normalisation", file=sys.stderr)
     analysis = jcevns.build(args.analysis, args.preset, **options)
     lik = jcevns.likelihood(analysis, args.statistic, drop_form_factor_uncertainty=drop_ff)
     result = bayes.sample(
@@ -244,8 +274,8 @@ def _add_analysis_arguments(parser, option_help: str = "analysis option, e.g. --
     """The arguments every analysis-based command shares: the analysis, ``--preset``, ``--option``."""
     import jcevns
 
-    parser.add_argument("analysis", choices=jcevns.ANALYSES)
-    parser.add_argument("--preset", choices=jcevns.PRESETS, default="calibrated")
+    parser.add_argument("analysis", help=f"one of {', '.join(jcevns.ANALYSES)} (jcevns list), or a .toml file")
+    parser.add_argument("--preset", default=None, help="preset (default: the experiment's first, e.g. calibrated)")
     parser.add_argument("--option", action="append", metavar="NAME=VALUE", help=option_help)
 
 
@@ -261,6 +291,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--set", action="append", metavar="NAME=VALUE", help="parameter value, e.g. --set sin2w=0.22")
     p.set_defaults(func=_cmd_predict)
+
+    v = sub.add_parser("list", help="the registered experiments: name, target, data set, citation")
+    v.set_defaults(func=_cmd_list)
 
     s = sub.add_parser("selftest", help="fixed grids vs adaptive scipy.integrate.quad (tolerance 1e-6)")
     s.add_argument("--analysis", action="append", choices=jcevns.ANALYSES, help="restrict to these analyses")
@@ -289,7 +322,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     c.add_argument("--profile", default=None, help="comma-separated parameters to minimise over at every point")
     c.add_argument("--set", action="append", metavar="NAME=VALUE", help="value of a fixed parameter")
-    c.add_argument("--statistic", choices=("chi2", "poisson"), default="chi2")
+    c.add_argument("--statistic", choices=("chi2", "poisson"), default=None, help="default: the experiment's")
     c.add_argument("--out", default=None, help="output directory (default: scan/<analysis>)")
     c.add_argument("--quiet", action="store_true", help="no progress bar")
     c.set_defaults(func=_cmd_scan)
@@ -313,7 +346,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="auto",
         help="marginalise or profile the pulls (auto: profile when a mediator mass is sampled, else sample)",
     )
-    m.add_argument("--statistic", choices=("chi2", "poisson"), default="chi2")
+    m.add_argument("--statistic", choices=("chi2", "poisson"), default=None, help="default: the experiment's")
     m.add_argument(
         "--prior",
         action="append",

@@ -1,43 +1,43 @@
-"""Test statistics of the reference analyses, with nuisance pulls profiled exactly.
+"""Test statistics of an analysis: its experiment's binned likelihood (:mod:`jcevns.binned`).
 
-* CsI 2017 (seed 003 eq. 10): twelve bins,
-  ``chi2 = sum_i ((N_i - S_i (1 + a1) - B0n_i (1 + a2)) / sigma_i)^2 + (a1/s1)^2 + (a2/s2)^2``
-  with ``sigma_i^2 = N_i + B0n_i + 2 Bss_i``; ``s1 = 0.28`` (old QF, Science 2017) or
-  ``0.128`` (new QF), ``s2 = 0.25``. For R_n fits seed 003 footnote 4 drops the 5 %
-  form-factor term from ``s1`` (removed in quadrature).
-* LAr CENNS-10 (seed 000 eq. 3.1): one bin,
-  ``chi2 = (N_meas - N_th (1 + a))^2 / (N_meas + N_BRN) + (a / 0.085)^2``.
+The description's :class:`~jcevns.experiments.LikelihoodSpec` names the observed counts, the
+background samples and the nuisances; :func:`likelihood` turns it into a
+:class:`jcevns.binned.BinnedModel` whose signal sample is the CEvNS prediction
+(:func:`jcevns.predict`). Two statistics:
 
-Both are quadratic in the pulls, so the minimum over the pulls is a small linear solve, done
-inside the jitted function (no optimiser). The ``"poisson"`` statistic is
-``-2 ln L = 2 sum (mu - n + n ln(n / mu)) + sum (a_k / s_k)^2`` for the beam-on counts
-(``n = N_meas + Bss`` with ``mu = S (1 + a1) + B0n (1 + a2) + Bss`` for CsI, ``n = N_meas + N_BRN``
-for LAr), profiled by Newton iterations started at the chi-square solution.
+* ``"chi2"``: ``sum_b (n_b - mu_b)^2 / V_b + sum_k (a_k / sigma_k)^2`` with the description's
+  variances. For CsI 2017 this is Papoulias, PRD 102 (2020) 113004, arXiv:1907.11644, eq. (10):
+  ``sum_i ((N_i - S_i (1 + a1) - B0n_i (1 + a2)) / sigma_i)^2 + (a1/s1)^2 + (a2/s2)^2`` with
+  ``sigma_i^2 = N_i + B0n_i + 2 Bss_i``, ``s1 = 0.28`` (old QF) or ``0.128`` (new QF),
+  ``s2 = 0.25`` (for R_n fits the 5 % form-factor term is removed from ``s1``, footnote 4); for
+  CENNS-10, Miranda et al., JHEP 05 (2020) 130, arXiv:2003.12050, eq. (3.1):
+  ``(N_meas - N_th (1 + a))^2 / (N_meas + N_BRN) + (a / 0.085)^2``. Quadratic in the pulls,
+  so the minimum is an exact small linear solve inside the jitted function.
+* ``"poisson"``: ``-2 ln L = 2 sum (mu - n + n ln(n / mu)) + sum (a_k / sigma_k)^2`` for the
+  beam-on counts (backgrounds the published counts had subtracted are added back to both
+  sides), profiled by damped Newton steps.
+
+Pulls in this module's API (:func:`profiled`, :func:`statistic_at_pulls`) are the papers'
+relative normalisation shifts ``a_k`` with Gaussian widths :attr:`Likelihood.sigma_pulls`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
+from . import binned
 from .analyses import Analysis
+from .experiments import SIGNAL
 from .forward import _predict_kernel, _prepare
 from .params import Params
 
 STATISTICS = ("chi2", "poisson")
-
-#: Signal normalisation uncertainty per analysis: seed 003 below eq. 10 (0.28 old QF, from
-#: Science 2017; 0.128 new QF) and seed 000 below eq. 3.1 (8.5 %).
-SIGMA_SIGNAL = {"csi2017-oldqf": 0.28, "csi2017-newqf": 0.128, "lar2020": 0.085}
-#: Prompt-neutron background normalisation uncertainty, seed 003 below eq. 10.
-SIGMA_BACKGROUND = 0.25
-#: Form-factor share of the CsI signal uncertainty, seed 003 below eq. 10 (5 %).
-FORM_FACTOR_SIGMA = 0.05
-
-_NEWTON_STEPS = 30
 
 
 @jax.tree_util.register_dataclass
@@ -45,138 +45,136 @@ _NEWTON_STEPS = 30
 class Likelihood:
     """The test statistic of one analysis.
 
-    Build with :func:`likelihood`. Attributes are the analysis (a pytree leaf container) and
-    static settings: the statistic name and the pull widths.
+    Build with :func:`likelihood`. Attributes: the analysis and its binned model (pytree leaf
+    containers), and static settings: the statistic name and the pull widths.
     """
 
     analysis: Analysis
+    model: binned.BinnedModel
     statistic: str = field(default="chi2", metadata=dict(static=True))
     sigma_pulls: tuple = field(default=(), metadata=dict(static=True))
 
     @property
     def pull_names(self) -> tuple[str, ...]:
-        """Names of the nuisance pulls: ``("a1", "a2")`` for CsI, ``("alpha",)`` for LAr."""
-        return ("a1", "a2") if self.analysis.name.startswith("csi2017") else ("alpha",)
+        """Names of the nuisance pulls, e.g. ``("a1", "a2")`` for CsI 2017, ``("alpha",)`` for LAr."""
+        return self.model.pull_names
+
+
+def _widths(spec, sigma_signal, sigma_background, drop_form_factor_uncertainty):
+    """The nuisances with the requested widths (signal, background, form-factor term removed)."""
+    for label, value in (("sigma_signal", sigma_signal), ("sigma_background", sigma_background)):
+        number = not isinstance(value, (bool, str)) and np.ndim(value) == 0 and np.isreal(value)
+        if value is not None and not (number and 0 < float(value) < math.inf):
+            raise ValueError(f"{label} must be a positive finite number, got {value!r}")
+    mods = list(spec.nuisances)
+    norm = [i for i, m in enumerate(mods) if isinstance(m, binned.NormSys)]
+    on_signal = [i for i in norm if SIGNAL in mods[i].samples]
+    on_background = [i for i in norm if SIGNAL not in mods[i].samples]
+    if sigma_signal is not None or drop_form_factor_uncertainty:
+        if not on_signal:
+            raise ValueError("this analysis has no signal normalisation nuisance to change")
+        i = on_signal[0]
+        s1 = mods[i].sigma if sigma_signal is None else float(sigma_signal)
+        if drop_form_factor_uncertainty:
+            ff = spec.form_factor_sigma
+            if ff is None:
+                raise ValueError("drop_form_factor_uncertainty: this analysis has no form-factor uncertainty term")
+            if s1 <= ff:
+                raise ValueError(f"sigma_signal = {s1} is too small to remove a {ff} term")
+            s1 = math.sqrt(s1**2 - ff**2)
+        mods[i] = dataclasses.replace(mods[i], sigma=s1)
+    if sigma_background is not None:
+        if not on_background:
+            raise ValueError("this analysis has no background normalisation nuisance to change")
+        for i in on_background:
+            mods[i] = dataclasses.replace(mods[i], sigma=float(sigma_background))
+    for m in mods:
+        if isinstance(m, binned.NormSys) and not m.sigma > 0:
+            raise ValueError(f"pull widths must be positive, got {m.name} = {m.sigma}")
+    return mods
+
+
+def _binned_model(analysis: Analysis, statistic: str, modifiers) -> binned.BinnedModel:
+    spec = analysis.experiment.likelihood
+    data = {k: np.asarray(v, dtype=np.float64) for k, v in analysis.data.items()}
+    where = f"analysis {analysis.name}"
+    for b in spec.backgrounds:
+        if b.key not in data:
+            raise ValueError(f"{where}: background {b.name!r} needs data {b.key!r}")
+    kept = [b for b in spec.backgrounds if statistic == "poisson" or not b.subtracted]
+    dropped = {b.name for b in spec.backgrounds} - {b.name for b in kept}
+    for m in modifiers:
+        acts = m.samples if isinstance(m, binned.NormSys) else (m.sample,)
+        if dropped & set(acts):
+            raise ValueError(f"{where}: nuisance {m.name!r} acts on a subtracted background")
+    samples = [binned.Sample(SIGNAL)] + [binned.Sample(b.name, data[b.key]) for b in kept]
+    if spec.observed in data:
+        observed = data[spec.observed]
+        if statistic == "poisson":
+            observed = observed + sum(data[b.key] for b in spec.backgrounds if b.subtracted)
+    else:  # a forecast: Asimov data at the reference parameters
+        if statistic != "poisson":
+            raise ValueError(f"{where} has no observed data (a forecast): use statistic='poisson'")
+        observed = np.asarray(_predict_kernel(_prepare(analysis.params(), analysis), analysis))
+        observed = observed + sum((data[b.key] for b in kept), np.zeros_like(observed))
+    variance = None
+    if statistic == "chi2":
+        variance = sum(c * data[k] for k, c in spec.chi2_variance)
+    return binned.model(observed, samples, modifiers, statistic=statistic, variance=variance)
 
 
 def likelihood(
     analysis: Analysis,
-    statistic: str = "chi2",
+    statistic: str | None = None,
     *,
     sigma_signal: float | None = None,
-    sigma_background: float = SIGMA_BACKGROUND,
+    sigma_background: float | None = None,
     drop_form_factor_uncertainty: bool = False,
 ) -> Likelihood:
-    """The reference test statistic of an analysis.
+    """The binned likelihood of an analysis, from its experiment description.
 
     Args:
         analysis: from :func:`jcevns.build`.
-        statistic: ``"chi2"`` (the papers' definitions) or ``"poisson"``.
-        sigma_signal: signal normalisation uncertainty (default per analysis,
-            :data:`SIGMA_SIGNAL`).
-        sigma_background: CsI prompt-neutron normalisation uncertainty (0.25).
-        drop_form_factor_uncertainty: remove the 5 % form-factor term from ``sigma_signal`` in
-            quadrature, as seed 003 does for its R_n fit (footnote 4).
+        statistic: ``"chi2"`` (the papers' definitions) or ``"poisson"``; default: the
+            experiment's first (``"chi2"`` for the reference analyses).
+        sigma_signal: signal normalisation uncertainty (default: the description's, e.g.
+            0.28 / 0.128 for CsI 2017 old / new QF, 0.085 for CENNS-10).
+        sigma_background: width of every background normalisation nuisance (CsI 2017: the
+            prompt-neutron normalisation, 0.25).
+        drop_form_factor_uncertainty: remove the form-factor term (5 % for CsI 2017) from
+            ``sigma_signal`` in quadrature, as Papoulias does for the R_n fit (footnote 4).
 
     Raises:
-        ValueError: unknown statistic or non-positive widths.
+        ValueError: unknown or unsupported statistic, non-positive widths, or a nuisance the
+            analysis does not have.
     """
     if not isinstance(analysis, Analysis):
         raise ValueError(f"analysis must be a jcevns.Analysis, got {type(analysis).__name__}")
+    spec = analysis.experiment.likelihood
+    statistic = spec.statistics[0] if statistic is None else statistic
     if statistic not in STATISTICS:
         raise ValueError(f"statistic must be one of {STATISTICS}, got {statistic!r}")
-    s1 = SIGMA_SIGNAL[analysis.name] if sigma_signal is None else float(sigma_signal)
-    if drop_form_factor_uncertainty:
-        if s1 <= FORM_FACTOR_SIGMA:
-            raise ValueError(f"sigma_signal = {s1} is too small to remove a {FORM_FACTOR_SIGMA} term")
-        s1 = math.sqrt(s1**2 - FORM_FACTOR_SIGMA**2)
-    widths = (s1, float(sigma_background)) if analysis.name.startswith("csi2017") else (s1,)
-    if not all(w > 0 for w in widths):
-        raise ValueError(f"pull widths must be positive, got {widths}")
-    return Likelihood(analysis=analysis, statistic=statistic, sigma_pulls=widths)
+    if statistic not in spec.statistics:
+        raise ValueError(f"statistic {statistic!r} is not defined for {analysis.name}; use one of {spec.statistics}")
+    modifiers = _widths(spec, sigma_signal, sigma_background, drop_form_factor_uncertainty)
+    model = _binned_model(analysis, statistic, modifiers)
+    sigmas = tuple(float(s) for s in np.asarray(model.pull_sigma))
+    return Likelihood(analysis=analysis, model=model, statistic=statistic, sigma_pulls=sigmas)
 
 
-def _pull_templates(lik: Likelihood, signal):
-    """``(n_obs, fixed, templates)``: observed counts, the pull-free expectation and one
-    template per pull, each ``(n_bins,)``, plus the chi-square variances."""
-    d = lik.analysis.data
-    if lik.analysis.name.startswith("csi2017"):
-        templates = jnp.stack([signal, d["b_0n"]])
-        variance = d["n_meas"] + d["b_0n"] + 2.0 * d["b_ss"]
-        background_fixed = d["b_ss"]
-    else:
-        templates = signal[None, :]
-        variance = d["n_meas"] + d["n_brn"]
-        background_fixed = d["n_brn"]
-    return templates, variance, background_fixed
+def _at(lik: Likelihood, signal, pulls):
+    """The statistic at given pulls (the papers' units, widths ``sigma_pulls``)."""
+    return binned.twice_nll(lik.model, signal, binned.from_paper_units(lik.model, pulls))
 
 
-def _solve_small(matrix, rhs):
-    """``matrix^-1 rhs`` for the 1x1 and 2x2 positive-definite pull systems, in closed form:
-    under ``vmap`` over a million scan points a batched LAPACK solve costs more than the rest of
-    the statistic."""
-    if matrix.shape == (1, 1):
-        return rhs / matrix[0, 0]
-    if matrix.shape == (2, 2):
-        (a, b), (c, d) = matrix[0], matrix[1]
-        det = a * d - b * c
-        return jnp.stack([d * rhs[0] - b * rhs[1], a * rhs[1] - c * rhs[0]]) / det
-    return jnp.linalg.solve(matrix, rhs)
-
-
-def _chi2_profiled(lik: Likelihood, signal):
-    """Minimum over the pulls of the Gaussian chi-square, and the pulls (closed form)."""
-    templates, variance, _ = _pull_templates(lik, signal)
-    n = lik.analysis.data["n_meas"]
-    inv_prior = jnp.array([1.0 / s**2 for s in lik.sigma_pulls])
-    residual = n - jnp.sum(templates, axis=0)
-    tw = templates / variance
-    matrix = tw @ templates.T + jnp.diag(inv_prior)
-    rhs = tw @ residual
-    pulls = _solve_small(matrix, rhs)
-    # Evaluate at the solution rather than r'Wr - a'(TWr): the latter cancels catastrophically
-    # (even below zero) when the signal is many orders above the data, e.g. at large couplings.
-    return _chi2_at(lik, signal, pulls), pulls
-
-
-def _chi2_at(lik: Likelihood, signal, pulls):
-    templates, variance, _ = _pull_templates(lik, signal)
-    n = lik.analysis.data["n_meas"]
-    resid = n - jnp.sum(templates * (1.0 + pulls[:, None]), axis=0)
-    priors = jnp.sum((pulls / jnp.array(lik.sigma_pulls)) ** 2)
-    return jnp.sum(resid**2 / variance) + priors
-
-
-def _poisson_at(lik: Likelihood, signal, pulls):
-    templates, _, fixed = _pull_templates(lik, signal)
-    n_obs = lik.analysis.data["n_meas"] + fixed
-    mu = jnp.sum(templates * (1.0 + pulls[:, None]), axis=0) + fixed
-    # n ln(n / mu) -> 0 for n = 0 (double where keeps the gradient finite).
-    safe_n = jnp.where(n_obs > 0, n_obs, 1.0)
-    log_term = jnp.where(n_obs > 0, n_obs * jnp.log(safe_n / mu), 0.0)
-    priors = jnp.sum((pulls / jnp.array(lik.sigma_pulls)) ** 2)
-    return 2.0 * jnp.sum(mu - n_obs + log_term) + priors
-
-
-def _poisson_profiled(lik: Likelihood, signal):
-    _, pulls0 = _chi2_profiled(lik, signal)
-    f = lambda a: _poisson_at(lik, signal, a)  # noqa: E731
-    grad, hess = jax.grad(f), jax.hessian(f)
-
-    def step(_, a):
-        return a - jnp.linalg.solve(hess(a), grad(a))
-
-    pulls = jax.lax.fori_loop(0, _NEWTON_STEPS, step, pulls0)
-    # Envelope theorem: the value at the optimum does not depend on how the pulls moved, so
-    # stop gradients through the iterations (cheaper, identical at convergence).
-    pulls = jax.lax.stop_gradient(pulls)
-    return f(pulls), pulls
+# The two statistics share one evaluation; the names stay for callers that pick one.
+_chi2_at = _poisson_at = _at
 
 
 def _statistic_from_signal(lik: Likelihood, signal):
-    if lik.statistic == "chi2":
-        return _chi2_profiled(lik, signal)
-    return _poisson_profiled(lik, signal)
+    """``(value, pulls)``: the statistic minimised over the pulls, pulls in the papers' units."""
+    res = binned.profile(lik.model, signal)
+    return res.value, binned.to_paper_units(lik.model, res.pulls)
 
 
 @jax.jit
@@ -186,9 +184,7 @@ def _profiled_kernel(params: Params, lik: Likelihood):
 
 @jax.jit
 def _fixed_pulls_kernel(params: Params, pulls, lik: Likelihood):
-    signal = _predict_kernel(params, lik.analysis)
-    at = _chi2_at if lik.statistic == "chi2" else _poisson_at
-    return at(lik, signal, pulls)
+    return _at(lik, _predict_kernel(params, lik.analysis), pulls)
 
 
 def profiled(params: Params, lik: Likelihood):

@@ -9,8 +9,27 @@ import numpy as np
 from .intervals import DCHI2_90_1D, DCHI2_90_2D
 from .params import SPECS
 
-_COLOURS = {"csi2017-oldqf": "tab:blue", "csi2017-newqf": "tab:red", "lar2020": "tab:green"}
-_LABELS = {"csi2017-oldqf": "CsI, old QF", "csi2017-newqf": "CsI, new QF", "lar2020": "LAr CENNS-10"}
+_PALETTE = ("tab:blue", "tab:red", "tab:green", "tab:orange", "tab:purple", "tab:brown", "tab:pink", "tab:olive")
+
+
+class _ByRegistry(dict):
+    """Colour per experiment name (registry order) and label from its description."""
+
+    def __init__(self, labels: bool):
+        super().__init__()
+        self.labels = labels
+
+    def __missing__(self, name):
+        from . import experiments
+
+        names = experiments.names()
+        if self.labels:
+            return (experiments.get(name).label or name) if name in names else name
+        return _PALETTE[(names.index(name) if name in names else len(names)) % len(_PALETTE)]
+
+
+_COLOURS = _ByRegistry(labels=False)
+_LABELS = _ByRegistry(labels=True)
 
 
 def _label(name: str) -> str:
@@ -104,16 +123,16 @@ def exclusions_figure(curves: dict, kind: str, path: Path):
 
 
 def csi_spectrum_figure(curves: dict, path: Path):
-    """CsI data (N_meas) vs SM prediction plus prompt neutrons, old and new QF."""
+    """CsI 2017 data (N_meas) vs SM prediction plus prompt neutrons (analyses with ``b_0n``, ``b_ss``)."""
     from .forward import predict_per_flavour
 
     plt = _plt()
     fig, ax = plt.subplots(figsize=(5.2, 3.8))
     drawn_data = False
     for an_name, c in curves.items():
-        if not an_name.startswith("csi"):
-            continue
         an = c["analysis"]
+        if not {"b_0n", "b_ss"} <= set(an.data):
+            continue
         edges = np.asarray(an.bin_edges)
         centres = 0.5 * (edges[1:] + edges[:-1])
         sm = np.asarray(predict_per_flavour(an.params(), an)).sum(axis=0)
@@ -136,16 +155,16 @@ def csi_spectrum_figure(curves: dict, path: Path):
 
 def reproduction_figures(curves: dict, out_dir: Path) -> list[Path]:
     """Every figure of ``jcevns reproduce``; returns the written paths."""
-    from .reproduce import PAPER_003
-
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
-    csi = {k: v for k, v in curves.items() if k.startswith("csi")}
-    lar = {k: v for k, v in curves.items() if k == "lar2020"}
+    recipe = {k: v["analysis"].experiment.reproduction for k, v in curves.items()}
+    csi = {k: v for k, v in curves.items() if recipe[k] == "papoulias2020"}
+    lar = {k: v for k, v in curves.items() if recipe[k] == "miranda2020"}
     if csi:
-        names = list(PAPER_003["csi2017-oldqf"])
-        written.append(profiles_figure(csi, names, out_dir / "csi_profiles.png", PAPER_003))
+        paper = {k: v["analysis"].experiment.published["intervals_90"].value for k, v in csi.items()}
+        names = list(next(iter(paper.values())))
+        written.append(profiles_figure(csi, names, out_dir / "csi_profiles.png", paper))
         written.append(
             contours_figure(csi, {k: "nsi_ee" for k in csi}, out_dir / "csi_nsi_ee.png", "CsI: 90 % CL NSI (ee)")
         )
@@ -154,10 +173,12 @@ def reproduction_figures(curves: dict, out_dir: Path) -> list[Path]:
         )
         written.append(csi_spectrum_figure(csi, out_dir / "csi_spectrum.png"))
     if lar:
-        names = list(lar["lar2020"]["one_d"])
+        names = list(next(iter(lar.values()))["one_d"])
         written.append(profiles_figure(lar, names, out_dir / "lar_profiles.png"))
         for key in ("nsi_ee_etau", "nsi_ee", "sin2w_rn"):
-            written.append(contours_figure(lar, {"lar2020": key}, out_dir / f"lar_{key}.png", f"LAr: 90 % CL ({key})"))
+            written.append(
+                contours_figure(lar, {k: key for k in lar}, out_dir / f"lar_{key}.png", f"LAr: 90 % CL ({key})")
+            )
     for kind in ("zprime", "scalar"):
         written.append(exclusions_figure(curves, kind, out_dir / f"exclusion_{kind}.png"))
     return written

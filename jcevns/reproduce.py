@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__
+from . import __version__, experiments
 from .analyses import build
 from .forward import predict, predict_per_flavour
 from .intervals import DCHI2_90_1D, DCHI2_90_2D, exclusion_curve, fit_1d, intervals_1d
@@ -27,60 +27,14 @@ from .likelihoods import likelihood, profiled, statistic
 from .params import SPECS
 from .scans import scan
 
-#: Seed 003 Table I (90 % CL), eq. 11 and eq. 13, eq. 16; units as in :data:`jcevns.SPECS`.
-PAPER_003 = {
-    "csi2017-oldqf": {
-        "sin2w": [[0.116, 0.321]],
-        "rn": [[3.5, 7.1]],
-        "eps_ee_u": [[-0.12, 0.53]],
-        "eps_ee_d": [[-0.11, 0.48]],
-        "eps_mumu_u": [[-0.07, 0.13], [0.28, 0.49]],
-        "eps_mumu_d": [[-0.06, 0.12], [0.25, 0.43]],
-        "mu_nu": [[0.0, 30.0]],
-        "r2_nue": [[-76.0, 17.0]],
-        "r2_numu": [[-84.0, 25.0]],
-        "r2_numubar": [[-71.0, 12.0]],
-    },
-    "csi2017-newqf": {
-        "sin2w": [[0.140, 0.282]],
-        "rn": [[4.3, 6.7]],
-        "eps_ee_u": [[-0.06, 0.48]],
-        "eps_ee_d": [[-0.06, 0.43]],
-        "eps_mumu_u": [[-0.04, 0.10], [0.32, 0.45]],
-        "eps_mumu_d": [[-0.03, 0.09], [0.28, 0.40]],
-        "mu_nu": [[0.0, 21.0]],
-        "r2_nue": [[-68.0, 9.0]],
-        "r2_numu": [[-80.0, 21.0]],
-        "r2_numubar": [[-65.0, -32.0], [-27.0, 6.0]],
-    },
-}
-#: Seed 003 eqs. 11 and 13 (best fit and 90 % CL errors), 1-sigma bands (text below them),
-#: and eq. 16 (the magnetic-moment limits the text quotes, which differ from Table I).
-PAPER_003_BEST = {
-    "csi2017-oldqf": {"sin2w": 0.197, "rn": 5.6},
-    "csi2017-newqf": {"sin2w": 0.209, "rn": 5.6},
-}
-PAPER_003_ONE_SIGMA = {
-    "csi2017-oldqf": {"sin2w": 0.057, "rn": 1.01},
-    "csi2017-newqf": {"sin2w": 0.042, "rn": 0.76},
-}
-PAPER_003_MU_EQ16 = {"csi2017-oldqf": 31.0, "csi2017-newqf": 26.0}
-#: Seed 003 SM totals (sec. II) and seed 000's "130 events expected in the SM" (sec. 3.3).
-PAPER_SM = {"csi2017-oldqf": 174.0, "csi2017-newqf": 158.0, "lar2020": 130.0}
+#: The papers' reference values (Table I, best fits, 1-sigma bands, SM totals) live with each
+#: experiment's description (``Experiment.published``, jcevns/experiments/csi2017.py and
+#: lar2020.py); this module only reads them to print the comparison.
 
-#: Why a jcevns number may differ from the paper, per parameter (the notes' ambiguities).
-EXPLANATIONS = {
-    "sin2w": "quenching-factor curve (new QF: public COHERENT polynomial)",
-    "rn": "Helm with one R_n for Cs and I; 5 % FF term dropped (footnote 4)",
-    "eps_ee_u": "form-factor radius (KN R_A) sets the normalisation",
-    "eps_ee_d": "form-factor radius (KN R_A) sets the normalisation",
-    "eps_mumu_u": "two minima (weak charge flipped); grid interval ends",
-    "eps_mumu_d": "two minima (weak charge flipped); grid interval ends",
-    "mu_nu": "paper disagrees with itself: Table I vs eq. 16",
-    "r2_nue": "charge-radius coefficient (standard = half of printed)",
-    "r2_numu": "charge-radius coefficient (standard = half of printed)",
-    "r2_numubar": "charge-radius coefficient (standard = half of printed)",
-}
+
+def _published(name: str, key: str):
+    return experiments.get(name).published[key].value
+
 
 _EPS = np.linspace(-1.0, 1.0, 801)
 _GRIDS = {
@@ -161,8 +115,9 @@ def run_csi(name: str, preset: str, tick=lambda *_: None) -> tuple[dict, dict]:
     """All seed 003 results for one CsI analysis: ``(summary, curves)``."""
     an = build(name, preset)
     lik = likelihood(an)
-    an_rn = build(name, preset, form_factor="helm")
-    lik_rn = likelihood(an_rn, drop_form_factor_uncertainty=True)
+    spec = an.experiment.likelihood
+    an_rn = build(name, preset, **spec.rn_fit_options)
+    lik_rn = likelihood(an_rn, drop_form_factor_uncertainty=spec.form_factor_sigma is not None)
     one = {}
     one["sin2w"] = _one_d(lik, "sin2w", _GRIDS["sin2w"])
     tick()
@@ -185,9 +140,9 @@ def run_csi(name: str, preset: str, tick=lambda *_: None) -> tuple[dict, dict]:
     return _summary(an, lik, one, med), {"one_d": one, "two_d": two, "mediators": med, "analysis": an}
 
 
-def run_lar(preset: str, tick=lambda *_: None) -> tuple[dict, dict]:
+def run_lar(name: str, preset: str, tick=lambda *_: None) -> tuple[dict, dict]:
     """All seed 000 results for CENNS-10: ``(summary, curves)``."""
-    an = build("lar2020", preset)
+    an = build(name, preset)
     lik = likelihood(an)
     one = {}
     one["sin2w"] = _one_d(lik, "sin2w", _GRIDS["sin2w"])
@@ -217,7 +172,7 @@ def run_lar(preset: str, tick=lambda *_: None) -> tuple[dict, dict]:
         "sin2w_free_rn": [_free_rn_band(two["sin2w_rn"], cap) for cap in (rn_limit, SPECS["rn"].upper)],
     }
     tick()
-    lik_bl = likelihood(build("lar2020", preset, zprime_couplings="b-l"))
+    lik_bl = likelihood(build(name, preset, zprime_couplings="b-l"))
     med = {
         "zprime": _mediator(lik, "zprime"),
         "zprime_bl": _mediator(lik_bl, "zprime"),
@@ -251,15 +206,31 @@ def _summary(an, lik, one: dict, med: dict) -> dict:
     }
 
 
+#: Reproduction recipes named by ``Experiment.reproduction``: ``(--only group, runner, steps)``.
+RECIPES = {
+    "papoulias2020": ("csi", run_csi, 6),
+    "miranda2020": ("lar", run_lar, 5),
+    "coherent2021-lar3d": ("lar2020-3d", lambda name, preset, tick: _run_lar3d(tick), 3),
+}
+
+
+def _run_lar3d(tick):
+    from . import reproduce_lar3d  # the CENNS-10 3D section (fits, physics, figures)
+
+    return reproduce_lar3d.run(tick)
+
+
+def _recipe(name: str) -> str | None:
+    return experiments.get(name).reproduction
+
+
 def run(preset: str = "calibrated", only: str | None = None, progress: bool = True):
     """Compute every result. Returns ``(results, curves, wall_seconds)``."""
-    jobs = []
-    if only in (None, "csi"):
-        jobs += [("csi2017-oldqf", 6), ("csi2017-newqf", 6)]
-    if only in (None, "lar"):
-        jobs += [("lar2020", 5)]
-    if only in (None, "lar2020-3d"):
-        jobs += [("lar2020-3d", 3)]
+    jobs = [
+        (name, RECIPES[_recipe(name)][2])
+        for name in experiments.names()
+        if _recipe(name) in RECIPES and only in (None, RECIPES[_recipe(name)][0])
+    ]
     bar = None
     if progress:
         from tqdm.auto import tqdm
@@ -269,14 +240,7 @@ def run(preset: str = "calibrated", only: str | None = None, progress: bool = Tr
     start = time.perf_counter()
     results, curves = {}, {}
     for name, _ in jobs:
-        if name == "lar2020-3d":
-            from . import reproduce_lar3d
-
-            results[name], curves[name] = reproduce_lar3d.run(tick)
-        elif name == "lar2020":
-            results[name], curves[name] = run_lar(preset, tick)
-        else:
-            results[name], curves[name] = run_csi(name, preset, tick)
+        results[name], curves[name] = RECIPES[_recipe(name)][1](name, preset, tick)
     if bar is not None:
         bar.close()
     return results, curves, time.perf_counter() - start
@@ -309,15 +273,14 @@ def write_report(results: dict, wall_s: float, path: Path) -> None:
         "|---|---|---|---|---|---|",
     ]
     for name, r in results.items():
-        paper = PAPER_SM[name]
+        paper = _published(name, "sm_total")
         lines.append(
             f"| {name} | {r['preset']} | {r['sm_total']:.1f} | {paper:.0f} "
             f"| {100 * (r['sm_total'] / paper - 1):+.1f} % | {r['chi2_sm']:.2f} |"
         )
-    for name in ("csi2017-oldqf", "csi2017-newqf"):
-        if name not in results:
-            continue
+    for name in (n for n in results if _recipe(n) == "papoulias2020"):
         r = results[name]
+        best, one_sigma = _published(name, "best_fit"), _published(name, "one_sigma_half_width")
         lines += [
             "",
             f"## Seed 003 (Papoulias, PRD 102 113004), Table I — {name} ({r['preset']} preset)",
@@ -327,14 +290,14 @@ def write_report(results: dict, wall_s: float, path: Path) -> None:
             "|---|---|---|---|---|---|",
         ]
 
-        for p, paper in PAPER_003[name].items():
+        for p, paper in _published(name, "intervals_90").items():
             ours = r["intervals_90"][p]
-            note = EXPLANATIONS.get(p, "")
+            note = _published(name, "explanations").get(p, "")
             if p == "mu_nu":
                 ours_ul = [[0.0, ours[0][1]]] if ours else ours
                 lines.append(
                     f"| {p} | {SPECS[p].unit} | < {ours[0][1]:.3g} | < {paper[0][1]:.3g} (Table I), "
-                    f"< {PAPER_003_MU_EQ16[name]:.3g} (eq. 16) | "
+                    f"< {_published(name, 'mu_nu_eq16'):.3g} (eq. 16) | "
                     f"{_fmt_diff(ours_ul, paper)} | {note} |"
                 )
                 continue
@@ -352,17 +315,15 @@ def write_report(results: dict, wall_s: float, path: Path) -> None:
         for p in ("sin2w", "rn"):
             hw = r["one_sigma_half_width"][p]
             lines.append(
-                f"| {p} | {r['best_fit'][p]:.3f} | {PAPER_003_BEST[name][p]} | {hw:.3f} "
-                f"| {PAPER_003_ONE_SIGMA[name][p]} |"
+                f"| {p} | {r['best_fit'][p]:.3f} | {best[p]} | {hw:.3f} | {one_sigma[p]} |"
                 if hw is not None
-                else f"| {p} | {r['best_fit'][p]:.3f} | {PAPER_003_BEST[name][p]} | n/a "
-                f"| {PAPER_003_ONE_SIGMA[name][p]} |"
+                else f"| {p} | {r['best_fit'][p]:.3f} | {best[p]} | n/a | {one_sigma[p]} |"
             )
-    if "lar2020" in results:
-        r = results["lar2020"]
+    for name in (n for n in results if _recipe(n) == "miranda2020"):
+        r = results[name]
         lines += [
             "",
-            f"## Seed 000 (Miranda et al., JHEP 05 (2020) 130) — lar2020 ({r['preset']} preset)",
+            f"## Seed 000 (Miranda et al., JHEP 05 (2020) 130) — {name} ({r['preset']} preset)",
             "",
             "The paper's final numbers are withheld from this repository for a blind check: jcevns",
             "derives them; they are compared afterwards.",

@@ -306,6 +306,8 @@ def reference_counts(params, analysis) -> np.ndarray:
     if params.sin2w is None or params.rn is None:
         raise ValueError("params must be resolved: build them with analysis.params(...)")
     det = analysis.detector
+    if det.smearing is not None:
+        raise ValueError("the quadrature reference covers detectors without smearing (a recoil bin per observable bin)")
     opts = analysis.config.physics
     exp = analysis.config.exposure
     norm = normalisation_per_cm2(exp.nu_per_pot, exp.n_pot, exp.distance_m)

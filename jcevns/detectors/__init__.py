@@ -32,11 +32,11 @@ class Detector:
             equality: two detectors built from the same options compare and hash equal, and an
             analysis rebuilt with the same options reuses every compiled kernel.
         breakpoints_mev: recoil energies where ``response`` is not smooth.
-        smearing: optional numpy function, recoil T [MeV] ``(n,)`` -> ``(n_bins, n)``: the
-            probability (times efficiency) that a recoil is reconstructed in each observable
-            bin, for detectors whose resolution moves events between bins. When given,
-            ``t_edges_mev`` is only the recoil range to integrate over, ``response`` is unused
-            and the bins are those of ``obs_edges``.
+        smearing: optional numpy function, recoil nodes T ``(n,)`` [MeV] -> ``(n_bins, n)``, the
+            probability that a recoil at T is reconstructed in each observable bin (times any
+            efficiency in the reconstructed observable). Without it a recoil lands in the bin
+            whose ``t_edges_mev`` interval contains it; with it ``t_edges_mev`` only partitions the
+            recoil range that contributes (quadrature panels) and ``obs_edges`` defines the bins.
     """
 
     name: str
@@ -51,4 +51,4 @@ class Detector:
 
     @property
     def n_bins(self) -> int:
-        return len(self.t_edges_mev) - 1 if self.smearing is None else len(self.obs_edges) - 1
+        return len(self.obs_edges) - 1

@@ -1,8 +1,8 @@
 """The experiment registry: names -> :class:`Experiment` descriptions.
 
 Every module in this package (not starting with ``_``) describes one or more experiments and
-registers them with :func:`register` when imported; the package imports them all, so adding an
-experiment needs a new module here and no edit anywhere else. A path ending in ``.toml``
+registers them with :func:`register` when imported; the first look-up imports them all, so adding
+an experiment needs a new module here and no edit anywhere else. A path ending in ``.toml``
 names a user-defined experiment (:mod:`jcevns.experiments._toml`). The format is documented in
 ``docs/experiments.md``.
 """
@@ -46,6 +46,7 @@ def register(experiment: Experiment) -> Experiment:
 
 def names() -> tuple[str, ...]:
     """Registered experiment names, in registration order."""
+    _import_builtin()
     return tuple(_REGISTRY)
 
 
@@ -62,15 +63,21 @@ def get(name) -> Experiment:
         from ._toml import load
 
         return load(text)
+    _import_builtin()
     if text not in _REGISTRY:
         raise ValueError(f"unknown analysis {text!r}; valid analyses: {', '.join(_REGISTRY)} or a path to a .toml file")
     return _REGISTRY[text]
 
 
+_LOADED = []
+
+
 def _import_builtin() -> None:
+    """Import every experiment module of this package once, on the first look-up (not at package
+    import, so that experiment modules may import any other jcevns module)."""
+    if _LOADED:
+        return
+    _LOADED.append(True)
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
         if not info.name.startswith("_"):
             importlib.import_module(f"{__name__}.{info.name}")
-
-
-_import_builtin()

@@ -221,6 +221,7 @@ def _experiment() -> Experiment:
             fc_nsi="incoherent",
         ),
         presets={"release": {}},
+        reproduction="coherent2021-lar3d",
         published={
             "sm_total": Published(128.0, f"{yaml}, cevnsPredictionNormalization = 128 +- 17 (in the time window)"),
             **{
