@@ -238,3 +238,30 @@ def test_single_bin_time_window_option():
     assert b.sum() / a.sum() - 1 == pytest.approx(-0.104, abs=0.003)
     with pytest.raises(ValueError, match="time_window_us"):
         jcevns.build("lar2020", time_window_us=-1.0)
+
+
+def test_chunked_map_equals_vmap():
+    from jcevns.reproduce_lar3d import chunked_map
+
+    x = jnp.linspace(0.0, 1.0, 37)
+    np.testing.assert_allclose(chunked_map(lambda v: jnp.sin(v) * v, x, chunk=8), jnp.sin(x) * x, rtol=1e-15)
+
+
+@pytest.mark.slow
+def test_reproduction_section():
+    from jcevns import reproduce_lar3d
+
+    s, curves = reproduce_lar3d.run()
+    assert s["all_converged"]
+    assert s["sm_total"] == pytest.approx(125.44, abs=0.05)
+    for k in ("cevns", "prompt_brn", "delayed_brn", "ss"):
+        value, sigma = release.NORMALISATIONS[f"{k}_bestfit"]
+        assert abs(s["fitted_counts"][k][0] - value) < 0.5 * sigma
+        assert abs(s["fitted_counts_with_shape_systematics"][k][0] - value) < sigma
+    # Every 90 % interval contains its best fit; the SM sin2w (0.2312) is inside both.
+    for p, ints in s["intervals_90"].items():
+        assert any(lo <= s["best_fit"][p] <= hi for lo, hi in ints), p
+    for res in (s, s["single_bin"]):
+        assert any(lo <= 0.2312 <= hi for lo, hi in res["intervals_90"]["sin2w"])
+    assert set(s["single_bin"]["intervals_90"]) == set(s["intervals_90"])
+    assert np.all(np.isfinite(s["exclusions_90"]["zprime"]["g_excluded_min"]))
