@@ -216,9 +216,10 @@ def test_likelihood_gradients_match_finite_differences(lar):
 
 def test_profile_linear_matches_generic_profile(lar, signal):
     bm = m.binned_model(lar, shape_systematics=False)
-    for scale in (0.0, 1.0, 3.0):
-        ref = binned.profile(bm, scale * signal)
-        got = jax.jit(fit.profile_linear)(bm, scale * signal)
+    generic, linear = jax.jit(binned.profile), jax.jit(fit.profile_linear)
+    for scale in (0.0, 3.0):
+        ref = generic(bm, scale * signal)
+        got = linear(bm, scale * signal)
         assert bool(got.converged) and bool(ref.converged)
         assert float(got.value) == pytest.approx(float(ref.value), abs=1e-8)
         np.testing.assert_allclose(got.pulls, ref.pulls, atol=1e-6)
