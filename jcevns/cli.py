@@ -5,7 +5,7 @@
   name or a ``.toml`` description)
 * ``jcevns selftest [--analysis A ...] [--preset P]``
 * ``jcevns export ANALYSIS --pyhf ws.json [--approximate]``
-* ``jcevns reproduce [--out DIR] [--preset P] [--only csi|lar|combined|csi2021]``
+* ``jcevns reproduce [--out DIR] [--preset P] [--only csi|lar|combined|lar2020-3d|csi2021]``
 * ``jcevns scan ANALYSIS --grid sin2w=0.1:0.4:301 [--grid ...] [--profile eps_ee_d] [--out DIR]``
 * ``jcevns sample ANALYSIS --params sin2w[,rn,...] [--chains 4] [--warmup 1000] [--samples 2000] ...``
 * ``jcevns forecast ANALYSIS --params sin2w,rn [--json] [--set name=value ...] [--out DIR]``

@@ -310,7 +310,17 @@ def _summary(an, lik, one: dict, med: dict) -> dict:
 
 
 #: Reproduction recipes named by ``Experiment.reproduction``: ``(--only group, runner, steps)``.
-RECIPES = {"papoulias2020": ("csi", run_csi, 6), "miranda2020": ("lar", run_lar, 5)}
+RECIPES = {
+    "papoulias2020": ("csi", run_csi, 6),
+    "miranda2020": ("lar", run_lar, 5),
+    "coherent2021-lar3d": ("lar2020-3d", lambda name, preset, tick: _run_lar3d(tick), 3),
+}
+
+
+def _run_lar3d(tick):
+    from . import reproduce_lar3d  # the CENNS-10 3D section (fits, physics, figures)
+
+    return reproduce_lar3d.run(tick)
 
 
 def _recipe(name: str) -> str | None:
@@ -575,7 +585,7 @@ def _csi2021_section(payload: dict, figures_dir: Path):
 #: figures_dir)`` adding ``payload[key]`` and returning ``(report lines, figure paths, seconds)``.
 SECTIONS = {"csi2021": _csi2021_section}
 #: Values of ``--only``: the papers' analyses, their combination and each section.
-ONLY_CHOICES = ("csi", "lar", "combined", *SECTIONS)
+ONLY_CHOICES = ("csi", "lar", "combined", "lar2020-3d", *SECTIONS)
 
 
 def main(out: str = "results", preset: str = "calibrated", only: str | None = None, progress: bool = True) -> int:
@@ -616,7 +626,15 @@ def main(out: str = "results", preset: str = "calibrated", only: str | None = No
         payload["meta"] = {"jcevns": __version__, "wall_s": wall, "preset": preset, "updated": updated}
         staged.path("results.json").write_text(json.dumps(payload, indent=1))
         report = staged.path("report.md")
-        write_report({**{k: payload[k] for k in kept}, **results}, wall, report)
+        # The 3D CENNS-10 section has its own report lines and figures (jcevns.reproduce_lar3d).
+        lar3d, curves3d = results.pop("lar2020-3d", None), curves.pop("lar2020-3d", None)
+        write_report({**{k: payload[k] for k in kept if k != "lar2020-3d"}, **results}, wall, report)
+        if lar3d is not None:
+            from . import reproduce_lar3d
+
+            section_lines = reproduce_lar3d.report_lines(lar3d) + section_lines
+            figures.append(reproduce_lar3d.figure(curves3d, figures_dir / "lar3d_projections.png"))
+            figures.append(reproduce_lar3d.profiles_figure(curves3d, figures_dir / "lar3d_profiles.png"))
         if section_lines:
             with open(report, "a") as f:
                 f.write("\n".join(section_lines) + "\n")

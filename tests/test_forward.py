@@ -9,6 +9,9 @@ import jcevns
 from jcevns import forward
 from jcevns.params import PARAMETER_NAMES, RADIUS_NAMES
 
+#: Experiments with the reference presets (calibrated, printed); the others have their own tests.
+REFERENCE = tuple(n for n in jcevns.ANALYSES if set(jcevns.PRESETS) <= set(jcevns.experiments.get(n).presets))
+
 
 def total(an, **values):
     return float(jcevns.predict(an.params(**values), an).sum())
@@ -51,7 +54,7 @@ def test_csi_bins_and_options(analyses):
 
 
 # --- physics limits ----------------------------------------------------------------
-@pytest.mark.parametrize("name", jcevns.ANALYSES)
+@pytest.mark.parametrize("name", REFERENCE)
 def test_heavy_mediators_decouple(analyses, name):
     an = analyses[name, "calibrated"]
     sm = total(an)
@@ -146,7 +149,7 @@ def _fd_check(an, values, names):
         assert abs(g - fd) <= tol, (name, g, fd)
 
 
-@pytest.mark.parametrize("name", jcevns.ANALYSES)
+@pytest.mark.parametrize("name", REFERENCE)
 @pytest.mark.parametrize("point", list(POINTS))
 def test_gradient_matches_finite_differences(analyses, name, point):
     an = analyses[name, "calibrated"] if name != "csi2017-newqf" else jcevns.build(name, form_factor="helm")

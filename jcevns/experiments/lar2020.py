@@ -52,6 +52,7 @@ def _experiment() -> Experiment:
         options=detector.LArOptions,
         response=_response,
         data=_data_arrays,
+        bin_factors=detector.time_window_factors,  # option time_window_us (off in both presets)
         # Miranda et al. eq. (3.1); alpha's width 8.5 % below it.
         likelihood=LikelihoodSpec(
             observed="n_meas",
