@@ -210,7 +210,9 @@ def test_event_templates_reproduce_the_full_prediction(name, preset, options):
 def test_event_templates_hold_the_shape_parameters_fixed():
     an = jcevns.build("lar2020")
     templates = forward.event_templates(an.params(zprime_m=30.0, rn=3.5), an)
-    np.testing.assert_array_equal(np.asarray(templates.fixed), [3.5, 30.0, an.params().scalar_m])
+    fixed = np.asarray(templates.fixed)  # rn, zprime_m, scalar_m, then the per-nucleus radii (0: use rn)
+    np.testing.assert_array_equal(fixed[:3], [3.5, 30.0, an.params().scalar_m])
+    np.testing.assert_array_equal(fixed[3:], 0.0)
     at = an.params(zprime_g=1e-4, zprime_m=30.0, rn=3.5)
     moved = at.replace(zprime_m=300.0, rn=4.5)  # ignored by the templates ...
     expected = total(an, **at.to_dict())
