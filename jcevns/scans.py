@@ -248,8 +248,12 @@ def scan(
         lik: the likelihood.
         grid: ``{name: 1D values}`` for one or two parameters (non-empty, in their valid ranges).
         base: values of the other parameters (default: the analysis' SM point).
-        profile, chunk_size, progress, max_steps, tol: see :func:`evaluate` (``profile`` may be
-            one name or a list of names).
+        profile: parameters minimised over at every point, one name or a list of names (see
+            :func:`evaluate`).
+        chunk_size: points per vmapped chunk (see :func:`evaluate`).
+        progress: show a progress bar.
+        max_steps: L-BFGS iterations per profiled point (see :func:`evaluate`).
+        tol: convergence tolerance of the profiled points (see :func:`evaluate`).
 
     Raises:
         ValueError: a bad grid, name, value or setting, named in the message, before any work.

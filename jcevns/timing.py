@@ -71,7 +71,8 @@ def arrival_time_cdf(t_us, flavour_index: int, pot_mean_us, pot_sigma_us, offset
         t_us: time [us] (any shape), on the clock where the proton pulse has mean
             ``pot_mean_us + offset_us``.
         flavour_index: 0 (prompt nu_mu), 1 (nu_mu-bar) or 2 (nu_e); static.
-        pot_mean_us, pot_sigma_us: mean and width of the Gaussian proton pulse [us].
+        pot_mean_us: mean of the Gaussian proton pulse [us].
+        pot_sigma_us: width (standard deviation) of the Gaussian proton pulse [us].
         offset_us: shift of the whole distribution (flight time, clock offset) [us].
 
     Returns:
@@ -102,7 +103,9 @@ def bin_fractions(edges_us, pot_mean_us, pot_sigma_us, offset_us=0.0):
 
     Args:
         edges_us: increasing bin edges [us], shape ``(n_t + 1,)``.
-        pot_mean_us, pot_sigma_us, offset_us: as in :func:`arrival_time_cdf`.
+        pot_mean_us: mean of the proton pulse [us], as in :func:`arrival_time_cdf`.
+        pot_sigma_us: width of the proton pulse [us].
+        offset_us: shift of the whole distribution [us].
 
     Returns:
         ``(3, n_t)`` fractions, flavour order :data:`jcevns.flux.FLAVOURS`. Each row sums to the

@@ -94,7 +94,8 @@ def gaussian_bin_response(mean, sigma, edges, efficiency=None, step: float | Non
     ``R[k, j] = int_{edges[k]}^{edges[k+1]} eff(E) N(E; mean_j, sigma_j) dE``.
 
     Args:
-        mean, sigma: true energies and resolutions, shape ``(n,)`` (``sigma > 0``).
+        mean: true energies, shape ``(n,)``.
+        sigma: resolutions at those energies, shape ``(n,)`` (``sigma > 0``).
         edges: increasing reconstructed-energy bin edges, ``(n_bins + 1,)``.
         efficiency: numpy function of reconstructed energy, or ``None`` (exact erf differences).
         step: largest integration step for the efficiency-weighted case (composite Simpson
