@@ -546,7 +546,7 @@ def main(argv=None) -> int:
     goals.append(dict(
         goal=">= 1e4x faster per profiled chi2 point than scipy",
         met=min(nsi_row["ratio_vs_scipy"], zp_row["ratio_vs_scipy"]) >= 1e4,
-        measured=(f"the two profiled CsI planes of the issue: (M_Z', g), 1e6 points, {zp_row['ratio_vs_scipy']:,.0f}x; "
+        measured=(f"the two profiled CsI planes: (M_Z', g), 1e6 points, {zp_row['ratio_vs_scipy']:,.0f}x; "
                   f"(eps_ee_u, eps_ee_d), {nsi_row['n']:.0e} points (event templates), "
                   f"{nsi_row['ratio_vs_scipy']:,.0f}x. "
                   f"A plane that reshapes the spectrum, LAr (sin2w, R_n) with a full prediction per point, "

@@ -9,7 +9,7 @@ yardstick ``benchmarks/run.py`` times jcevns against, in the same run, on the sa
   ``quad`` over the neutrino energy for the two delayed Michel spectra and the prompt nu_mu line
   done analytically (it is a delta function). Relative tolerance 1e-8, no caching, no
   vectorisation: one Python integrand call per (E, T) node;
-* the profiled chi-square of seed 003 eq. 10 (CsI) or seed 000 eq. 3.1 (LAr) by
+* the profiled chi-square of Papoulias 2020 eq. 10 (CsI) or Miranda et al. 2020 eq. 3.1 (LAr) by
   ``scipy.optimize.minimize`` (BFGS, numerical gradient) over the nuisance pulls.
 
 Physics (plain floats, transcribed from the papers; it shares no physics code with jcevns):
@@ -40,7 +40,7 @@ EPSREL = 1e-8
 _CM2 = c.HBARC_MEV_CM**2
 _E_LINE = (c.M_PION_CHARGED**2 - c.M_MUON**2) / (2.0 * c.M_PION_CHARGED)
 _E_MAX = c.M_MUON / 2.0
-# seed 003 eq. 2: f(E) = p E^2 / m^3 (q - E / m) for nu_mu-bar (64, 3/4) and nu_e (192, 1/2)
+# Papoulias 2020 eq. 2: f(E) = p E^2 / m^3 (q - E / m) for nu_mu-bar (64, 3/4) and nu_e (192, 1/2)
 _MICHEL = {"nu_mu_bar": (64.0, 0.75), "nu_e": (192.0, 0.5)}
 _FLAVOURS = ("nu_mu", "nu_mu_bar", "nu_e")
 _SUPPORTED = {"sin2w", "rn", "zprime_g", "zprime_m", "scalar_m", "eps_ee_u", "eps_ee_d", "eps_mumu_u", "eps_mumu_d"}
@@ -49,7 +49,7 @@ _SUPPORTED = {"sin2w", "rn", "zprime_g", "zprime_m", "scalar_m", "eps_ee_u", "ep
 def _couplings(scheme, s2):
     if scheme == "tree":
         return 0.5 - 2.0 * s2, -0.5
-    # seed 003 eqs. 4-5 (PDG radiative corrections)
+    # Papoulias 2020 eqs. 4-5 (PDG radiative corrections)
     rho, kappa = 1.0082, 0.9972
     gu = rho * (0.5 - 4.0 / 3.0 * kappa * s2) - 0.0031 + 3.7e-5 / 2.0
     gd = rho * (-0.5 + 2.0 / 3.0 * kappa * s2) - 0.0025 + 3.7e-5
@@ -142,8 +142,8 @@ def counts(params, analysis) -> np.ndarray:
 def chi2_profiled(signal, analysis, sigma_pulls):
     """Profiled chi-square by ``scipy.optimize.minimize`` over the pulls.
 
-    CsI (seed 003 eq. 10): ``sum_i ((N_i - S_i (1 + a1) - B0n_i (1 + a2)) / sigma_i)^2
-    + (a1/s1)^2 + (a2/s2)^2``, ``sigma_i^2 = N_i + B0n_i + 2 Bss_i``. LAr (seed 000 eq. 3.1):
+    CsI (Papoulias 2020 eq. 10): ``sum_i ((N_i - S_i (1 + a1) - B0n_i (1 + a2)) / sigma_i)^2
+    + (a1/s1)^2 + (a2/s2)^2``, ``sigma_i^2 = N_i + B0n_i + 2 Bss_i``. LAr (Miranda et al. 2020 eq. 3.1):
     ``(N - S (1 + a))^2 / (N + B) + (a / s)^2``.
 
     Returns:

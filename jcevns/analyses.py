@@ -44,7 +44,7 @@ DEFAULT_NODES = 8
 
 @dataclass(frozen=True)
 class Exposure:
-    """Beam exposure and geometry (seed 003 eq. 2; seed 000 eqs. 2.5-2.7).
+    """Beam exposure and geometry (Papoulias 2020 eq. 2; Miranda et al. 2020 eqs. 2.5-2.7).
 
     Attributes:
         nu_per_pot: neutrinos per flavour per proton on target, r.

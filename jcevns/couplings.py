@@ -9,7 +9,7 @@ from . import constants as c
 
 
 def tree_level(sin2w):
-    """Tree-level couplings (seed 000 eq. 2.3): ``g_p = 1/2 - 2 s^2``, ``g_n = -1/2``.
+    """Tree-level couplings (Miranda et al. 2020 eq. 2.3): ``g_p = 1/2 - 2 s^2``, ``g_n = -1/2``.
 
     Returns:
         ``(g_p, g_n)``.
@@ -18,7 +18,7 @@ def tree_level(sin2w):
 
 
 def radiative(sin2w):
-    """Couplings with the PDG radiative corrections (seed 003 eqs. 4-5).
+    """Couplings with the PDG radiative corrections (Papoulias 2020 eqs. 4-5).
 
     ``g_p = 2 (g_u^L + g_u^R) + (g_d^L + g_d^R)``, ``g_n = (g_u^L + g_u^R) + 2 (g_d^L + g_d^R)``
     with ``rho``, ``kappa`` and the ``lambda`` of :mod:`jcevns.constants`. At

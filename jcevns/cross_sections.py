@@ -9,17 +9,17 @@ for each neutrino flavour, so the neutrino-energy integral is a sum of flux mome
 
 Ingredients (all combinable in one :class:`~jcevns.params.Params`):
 
-* weak: ``G_F^2 m / pi * W(T) * (1 [- T/E] - m T / (2 E^2))`` (seed 003 eq. 3; seed 000
+* weak: ``G_F^2 m / pi * W(T) * (1 [- T/E] - m T / (2 E^2))`` (Papoulias 2020 eq. 3; Miranda et al. 2020
   eq. 2.1 includes the ``-T/E`` term), with ``W = Q_a^2 + sum_b Q_ab^2`` where
-  ``Q_a = Z F_p g_p,a + N F_n g_n,a`` (seed 000 eq. 2.2). ``g_p,a`` and ``g_n,a`` carry
+  ``Q_a = Z F_p g_p,a + N F_n g_n,a`` (Miranda et al. 2020 eq. 2.2). ``g_p,a`` and ``g_n,a`` carry
   the SM couplings (:mod:`jcevns.couplings`), the flavour-diagonal vector NSI
-  (seed 003 eq. 14, seed 000 eq. 3.5), the charge-radius shift of ``sin^2 theta_W``
-  (seed 003 eq. 17, seed 000 eq. 3.8) and the light vector Z' (seed 003 eqs. 18-19,
-  seed 000 eq. 3.11). ``Q_ab`` are the flavour-changing NSI charges.
-* magnetic moment: ``pi alpha^2 mu^2 Z^2 / m_e^2 (1/T - 1/E) F_p^2`` (seed 003 eq. 15,
-  seed 000 eq. 3.6), per flavour.
-* light scalar: ``m^2 (g^2 Q_phi)^2 T / (4 pi E^2 (2 m T + M^2)^2)`` (seed 003 eqs. 20-21;
-  seed 000 eq. 3.12 with its dimension typo corrected, see the notes), no interference.
+  (Papoulias 2020 eq. 14, Miranda et al. 2020 eq. 3.5), the charge-radius shift of ``sin^2 theta_W``
+  (Papoulias 2020 eq. 17, Miranda et al. 2020 eq. 3.8) and the light vector Z' (Papoulias 2020 eqs. 18-19,
+  Miranda et al. 2020 eq. 3.11). ``Q_ab`` are the flavour-changing NSI charges.
+* magnetic moment: ``pi alpha^2 mu^2 Z^2 / m_e^2 (1/T - 1/E) F_p^2`` (Papoulias 2020 eq. 15,
+  Miranda et al. 2020 eq. 3.6), per flavour.
+* light scalar: ``m^2 (g^2 Q_phi)^2 T / (4 pi E^2 (2 m T + M^2)^2)`` (Papoulias 2020 eqs. 20-21;
+  Miranda et al. 2020 eq. 3.12 with its dimension typo corrected, see docs/conventions.md), no interference.
 """
 
 from __future__ import annotations
@@ -53,25 +53,25 @@ class PhysicsOptions:
     """Static choices of the physics model (hashable; part of the jit cache key).
 
     Attributes:
-        couplings: ``"radiative"`` (seed 003 eqs. 4-5) or ``"tree"`` (seed 000 eq. 2.3).
-        recoil_term: include the ``-T/E`` term of seed 000 eq. 2.1 (seed 003 eq. 3 omits it).
-        form_factor: ``"klein-nystrand"`` (seed 003 eq. 6) or ``"helm"`` (seed 000 eq. 2.4).
+        couplings: ``"radiative"`` (Papoulias 2020 eqs. 4-5) or ``"tree"`` (Miranda et al. 2020 eq. 2.3).
+        recoil_term: include the ``-T/E`` term of Miranda et al. 2020 eq. 2.1 (Papoulias 2020 eq. 3 omits it).
+        form_factor: ``"klein-nystrand"`` (Papoulias 2020 eq. 6) or ``"helm"`` (Miranda et al. 2020 eq. 2.4).
         kn_radius_coeff_fm: Klein-Nystrand ``R_A = coeff * A^(1/3)`` [fm]; 1.23 printed in
-            seed 003, 1.2 in Klein & Nystrand (see the notes).
+            Papoulias 2020, 1.2 in Klein & Nystrand (see docs/conventions.md).
         kn_yukawa_range_fm: Klein-Nystrand ``a_k`` [fm].
         helm_skin_fm: Helm surface thickness ``s`` [fm].
         proton_rms_radius_fm: Helm proton rms radius per isotope [fm]; ``None`` uses the
-            parameter ``rn`` for protons too (one nuclear form factor, as seed 003 does).
+            parameter ``rn`` for protons too (one nuclear form factor, as Papoulias 2020 does).
         charge_radius_convention: ``"standard"`` shift ``sqrt2 pi alpha / (6 G_F) <r^2>``
             (Vogel-Engel; reproduces the published intervals) or ``"printed"`` (twice that,
-            seed 003 eq. 17 / seed 000 eq. 3.8 as printed).
+            Papoulias 2020 eq. 17 / Miranda et al. 2020 eq. 3.8 as printed).
         fc_nsi: ``"incoherent"``: flavour-changing charges add in quadrature,
             ``|Q_aa|^2 + sum_b |Q_ab|^2`` (Barranco et al., JHEP 12 (2005) 021);
-            ``"as_printed"``: added linearly inside ``Q`` (seed 003 eq. 14, seed 000 eq. 3.5).
+            ``"as_printed"``: added linearly inside ``Q`` (Papoulias 2020 eq. 14, Miranda et al. 2020 eq. 3.5).
         zprime_couplings: ``"universal"`` quark couplings, ``g_nu g_q = g^2`` (per-nucleon
             charge ``3 g^2``) or ``"b-l"`` (``g_q = g/3``, ``g_nu = -g``: per-nucleon ``-g^2``).
-        scalar_charge: ``"papoulias2020"``: ``Q_phi / g^2 = 14 A + 1.1 Z`` (seed 003 fn. 6) or
-            ``"sigma_terms"``: seed 000 eq. 3.13 with the sigma terms printed there and PDG
+        scalar_charge: ``"papoulias2020"``: ``Q_phi / g^2 = 14 A + 1.1 Z`` (Papoulias 2020 fn. 6) or
+            ``"sigma_terms"``: Miranda et al. 2020 eq. 3.13 with the sigma terms printed there and PDG
             quark masses.
     """
 
@@ -145,9 +145,9 @@ def form_factor_pair(params: Params, nucleus: Nucleus, iso_index: int, q_fm, opt
 def scalar_nucleon_charges(opts: PhysicsOptions) -> tuple[float, float]:
     """``(per proton, per neutron)`` scalar charge in units of ``g_q`` (universal quarks)."""
     if opts.scalar_charge == "papoulias2020":
-        # 14 A + 1.1 Z = 15.1 Z + 14 N (seed 003 footnote 6).
+        # 14 A + 1.1 Z = 15.1 Z + 14 N (Papoulias 2020 footnote 6).
         return 15.1, 14.0
-    # seed 000 eq. 3.13 with g_u = g_d.
+    # Miranda et al. 2020 eq. 3.13 with g_u = g_d.
     per_p = c.M_PROTON * (c.F_TU_PROTON / c.M_UP_QUARK + c.F_TD_PROTON / c.M_DOWN_QUARK)
     per_n = c.M_NEUTRON * (c.F_TU_NEUTRON / c.M_UP_QUARK + c.F_TD_NEUTRON / c.M_DOWN_QUARK)
     return per_p, per_n
@@ -205,8 +205,8 @@ def flavour_charges(params: Params, opts: PhysicsOptions):
 
 def zprime_strength(params: Params, opts: PhysicsOptions):
     """Z' per-nucleon charge times the propagator numerator, ``c g^2 / (sqrt2 G_F)`` [MeV^2]:
-    the Z' adds ``zprime_strength / (q^2 + M^2)`` to both nucleon charges (seed 003 eq. 19,
-    seed 000 eq. 3.11; ``c = 3`` universal, ``-1`` for B-L)."""
+    the Z' adds ``zprime_strength / (q^2 + M^2)`` to both nucleon charges (Papoulias 2020 eq. 19,
+    Miranda et al. 2020 eq. 3.11; ``c = 3`` universal, ``-1`` for B-L)."""
     zcharge = 3.0 if opts.zprime_couplings == "universal" else -1.0
     return zcharge * params.zprime_g**2 / (math.sqrt(2.0) * c.G_FERMI)
 
@@ -223,11 +223,11 @@ def kinematic_factors(nucleus: Nucleus, t_recoil, opts: PhysicsOptions):
     """Energy dependence of each interaction: ``(weak, magnetic, scalar)``, each ``(3, n)`` rows
     multiplying ``(1, 1/E, 1/E^2)``, so that at fixed ``T``
 
-    * weak: ``dsigma/dT = W(T) * weak`` with ``W`` the squared weak charge (seed 003 eq. 3;
-      seed 000 eq. 2.1 adds ``-T/E``, option ``recoil_term``);
-    * magnetic: ``dsigma/dT = mu^2 (Z F_p)^2 * magnetic`` (seed 003 eq. 15, seed 000 eq. 3.6);
-    * scalar: ``dsigma/dT = (g^2 Q_phi / (q^2 + M^2))^2 * scalar`` (seed 003 eqs. 20-21, seed 000
-      eq. 3.12 with its dimension typo corrected, see the notes).
+    * weak: ``dsigma/dT = W(T) * weak`` with ``W`` the squared weak charge (Papoulias 2020 eq. 3;
+      Miranda et al. 2020 eq. 2.1 adds ``-T/E``, option ``recoil_term``);
+    * magnetic: ``dsigma/dT = mu^2 (Z F_p)^2 * magnetic`` (Papoulias 2020 eq. 15, Miranda et al. 2020 eq. 3.6);
+    * scalar: ``dsigma/dT = (g^2 Q_phi / (q^2 + M^2))^2 * scalar`` (Papoulias 2020 eqs. 20-21, Miranda et al. 2020
+      eq. 3.12 with its dimension typo corrected, see docs/conventions.md).
 
     Units cm^2 MeV^(k-1) per unit of the squared charge.
     """

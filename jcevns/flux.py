@@ -1,6 +1,6 @@
 """Spallation Neutron Source pion-decay-at-rest neutrino flux.
 
-Three components (seed 003 eq. 2; seed 000 eqs. 2.5-2.7), each normalised to one neutrino
+Three components (Papoulias 2020 eq. 2; Miranda et al. 2020 eqs. 2.5-2.7), each normalised to one neutrino
 per flavour per proton on target before the factor ``r N_POT / (4 pi L^2)``:
 
 * prompt nu_mu: a line at ``E_NU_PROMPT = (m_pi^2 - m_mu^2) / (2 m_pi)``;
@@ -30,7 +30,7 @@ _MICHEL = {"nu_mu_bar": (64.0, 0.75), "nu_e": (192.0, 0.5)}
 
 
 def spectrum(flavour: str, e_nu):
-    """Normalised energy spectrum of one delayed flavour [1/MeV] (seed 003 eq. 2).
+    """Normalised energy spectrum of one delayed flavour [1/MeV] (Papoulias 2020 eq. 2).
 
     Args:
         flavour: ``"nu_mu_bar"`` or ``"nu_e"`` (the prompt line has no density).
@@ -85,7 +85,7 @@ def moments(e_min):
 
 
 def normalisation_per_cm2(nu_per_pot: float, n_pot: float, distance_m: float) -> float:
-    """Neutrinos per flavour per cm^2, ``r N_POT / (4 pi L^2)`` (seed 003 eq. 2).
+    """Neutrinos per flavour per cm^2, ``r N_POT / (4 pi L^2)`` (Papoulias 2020 eq. 2).
 
     Args:
         nu_per_pot: neutrinos per flavour per proton on target, r.

@@ -47,7 +47,7 @@ def helm_min_rms_radius(skin_fm: float) -> float:
 
 
 def helm(q_fm, rms_radius_fm, skin_fm=0.9):
-    """Helm form factor (seed 000 eq. 2.4; seed 003 eq. 12).
+    """Helm form factor (Miranda et al. 2020 eq. 2.4; Papoulias 2020 eq. 12).
 
     ``F(q) = 3 j1(q R_0) / (q R_0) exp(-(q s)^2 / 2)`` with
     ``R_0^2 = 5/3 (R^2 - 3 s^2)``, so that ``R`` is the rms radius.
@@ -64,7 +64,7 @@ def helm(q_fm, rms_radius_fm, skin_fm=0.9):
 
 
 def klein_nystrand(q_fm, radius_fm, yukawa_range_fm=0.7):
-    """Klein-Nystrand form factor (seed 003 eq. 6; Klein & Nystrand PRC 60 014903).
+    """Klein-Nystrand form factor (Papoulias 2020 eq. 6; Klein & Nystrand PRC 60 014903).
 
     ``F(q) = 3 j1(q R_A) / (q R_A) / (1 + (q a_k)^2)``.
 
@@ -78,5 +78,5 @@ def klein_nystrand(q_fm, radius_fm, yukawa_range_fm=0.7):
 
 
 def helm_rms_from_r0(r0_fm: float, skin_fm: float = 0.9) -> float:
-    """Rms radius of a Helm distribution with diffraction radius ``R_0`` (seed 003 below eq. 12)."""
+    """Rms radius of a Helm distribution with diffraction radius ``R_0`` (Papoulias 2020 below eq. 12)."""
     return math.sqrt(0.6 * r0_fm**2 + 3.0 * skin_fm**2)

@@ -47,7 +47,7 @@ AR40 = Nucleus("Ar40", 18, 40, 39.9623831237)
 def targets_per_kg(stoichiometry: tuple[tuple[Nucleus, int], ...]) -> tuple[float, ...]:
     """Number of nuclei of each isotope per kg of a compound.
 
-    ``N_x = m eta_x / (sum_y A_y eta_y) N_A`` (seed 003 below eq. 1), with A_y the molar mass.
+    ``N_x = m eta_x / (sum_y A_y eta_y) N_A`` (Papoulias 2020 below eq. 1), with A_y the molar mass.
 
     Args:
         stoichiometry: ``((nucleus, eta), ...)``, e.g. ``((CS133, 1), (I127, 1))`` for CsI.

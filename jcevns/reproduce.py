@@ -1,8 +1,8 @@
 """``jcevns reproduce``: regenerate the results of the two reference papers.
 
-Seed 003 (Papoulias, PRD 102 113004, CsI 2017, old and new quenching factor): every row of
+Papoulias (PRD 102 113004 (2020), CsI 2017, old and new quenching factor): every row of
 Table I, the best fits and 1-sigma bands of eqs. 11 and 13, the NSI 2D regions, the Z' and
-scalar exclusions. Seed 000 (Miranda et al., JHEP 05 (2020) 130, CENNS-10 LAr): sin^2 theta_W,
+scalar exclusions. Miranda et al. (JHEP 05 (2020) 130, CENNS-10 LAr): sin^2 theta_W,
 the R_n limit, magnetic moments and charge radii per flavour, NSI (diagonal, flavour
 changing, 2D), Z' (universal and B-L) and scalar exclusions, and the sin^2 theta_W width with
 R_n free.
@@ -130,7 +130,7 @@ def _finite(x):
 
 
 def run_csi(name: str, preset: str, tick=lambda *_: None) -> tuple[dict, dict]:
-    """All seed 003 results for one CsI analysis: ``(summary, curves)``."""
+    """All Papoulias 2020 results for one CsI analysis: ``(summary, curves)``."""
     an = build(name, preset)
     lik = likelihood(an)
     spec = an.experiment.likelihood
@@ -159,7 +159,7 @@ def run_csi(name: str, preset: str, tick=lambda *_: None) -> tuple[dict, dict]:
 
 
 def run_lar(name: str, preset: str, tick=lambda *_: None) -> tuple[dict, dict]:
-    """All seed 000 results for CENNS-10: ``(summary, curves)``."""
+    """All Miranda et al. 2020 results for CENNS-10: ``(summary, curves)``."""
     an = build(name, preset)
     lik = likelihood(an)
     one = {}
@@ -180,10 +180,10 @@ def run_lar(name: str, preset: str, tick=lambda *_: None) -> tuple[dict, dict]:
         "nsi_ee": _two_d(lik, ("eps_ee_d", "eps_ee_u"), (_NSI_2D, _NSI_2D)),
         "sin2w_rn": _two_d(lik, ("sin2w", "rn"), (np.linspace(0.0, 0.8, 321), _rn_grid(an)[::4])),
     }
-    # Seed 000 sec. 3.5: width of the 90 % sin2w band with R_n fixed vs free. A larger R_n lowers
+    # Miranda et al. 2020 sec. 3.5: width of the 90 % sin2w band with R_n fixed vs free. A larger R_n lowers
     # the rate exactly as a larger sin2w raises it, so with R_n free the band is bounded only by
     # the range allowed to R_n: report it for R_n up to its own 90 % upper limit (the line drawn
-    # in seed 000 fig. 8) and up to the top of the valid range.
+    # in Miranda et al. 2020 fig. 8) and up to the top of the valid range.
     rn_limit = max(hi for _, hi in one["rn"]["intervals"])
     extra = {
         "sin2w_width_fixed_rn": sum(hi - lo for lo, hi in one["sin2w"]["intervals"]),
@@ -463,7 +463,7 @@ def write_report(results: dict, wall_s: float, path: Path) -> None:
         best, one_sigma = _published(name, "best_fit"), _published(name, "one_sigma_half_width")
         lines += [
             "",
-            f"## Seed 003 (Papoulias, PRD 102 113004), Table I — {name} ({r['preset']} preset)",
+            f"## Papoulias, PRD 102 113004 (2020), arXiv:1907.11644, Table I — {name} ({r['preset']} preset)",
             "",
             "| parameter | unit | jcevns 90 % CL | paper 90 % CL | difference (lo / hi) "
             "| convention behind a difference |",

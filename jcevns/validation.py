@@ -7,10 +7,10 @@ forward model: it does not import :mod:`jcevns.cross_sections`, :mod:`jcevns.for
 :mod:`jcevns.couplings`, :mod:`jcevns.forward` or the flux moments of :mod:`jcevns.flux`. The
 couplings, form factors, cross sections and flux spectra are transcribed again here from
 
-* seed 003 (Papoulias, PRD 102 113004): eq. (2) flux, eq. (3) cross section, eqs. (4)-(5)
+* Papoulias, PRD 102 113004 (2020), arXiv:1907.11644: eq. (2) flux, eq. (3) cross section, eqs. (4)-(5)
   radiative couplings, eq. (6) Klein-Nystrand, eq. (12) Helm, eq. (14) NSI, eq. (15) magnetic
   moment, eq. (17) charge radius, eqs. (18)-(19) Z', eqs. (20)-(21) and footnote 6 scalar;
-* seed 000 (Miranda et al., JHEP 05 (2020) 130): eq. (2.1) cross section with ``-T/E``,
+* Miranda et al. (JHEP 05 (2020) 130): eq. (2.1) cross section with ``-T/E``,
   eq. (2.3) tree couplings, eq. (2.4) Helm, eq. (3.5) NSI, eq. (3.6) magnetic moment,
   eq. (3.8) charge radius, eq. (3.11) Z', eqs. (3.12)-(3.13) scalar and the ``f_Tq`` below it.
 
@@ -59,18 +59,18 @@ _CM2 = c.HBARC_MEV_CM**2  # MeV^-2 -> cm^2
 _SQRT2 = math.sqrt(2.0)
 
 # --- Inputs transcribed from the papers (independently of jcevns.constants) -------------------
-# seed 003 below eq. (5): rho, kappa, lambda^{uL}, lambda^{dL}, lambda^{dR} = 2 lambda^{uR}.
+# Papoulias 2020 below eq. (5): rho, kappa, lambda^{uL}, lambda^{dL}, lambda^{dR} = 2 lambda^{uR}.
 _RHO, _KAPPA = 1.0082, 0.9972
 _LAM_UL, _LAM_DL, _LAM_DR = -0.0031, -0.0025, 3.7e-5
 _LAM_UR = _LAM_DR / 2.0
-# seed 000 below eq. (3.13): f_Tq^N.
+# Miranda et al. 2020 below eq. (3.13): f_Tq^N.
 _FTU_P, _FTD_P, _FTU_N, _FTD_N = 20.8e-3, 41.1e-3, 18.9e-3, 45.1e-3
-# seed 003 footnote 6: Q_phi / g^2 = 14 A + 1.1 Z = 15.1 Z + 14 N.
+# Papoulias 2020 footnote 6: Q_phi / g^2 = 14 A + 1.1 Z = 15.1 Z + 14 N.
 _PAPOULIAS_SCALAR = (15.1, 14.0)
 
 #: Flavour order (prompt nu_mu, delayed nu_mu-bar, delayed nu_e), as jcevns.FLAVOURS.
 FLAVOURS = ("nu_mu", "nu_mu_bar", "nu_e")
-# Michel spectra of seed 003 eq. (2): f(E) = p E^2 / m_mu^3 (q - E / m_mu).
+# Michel spectra of Papoulias 2020 eq. (2): f(E) = p E^2 / m_mu^3 (q - E / m_mu).
 _MICHEL = {"nu_mu_bar": (64.0, 0.75), "nu_e": (192.0, 0.5)}
 _E_LINE = (c.M_PION_CHARGED**2 - c.M_MUON**2) / (2.0 * c.M_PION_CHARGED)
 _E_MAX = c.M_MUON / 2.0
@@ -78,12 +78,12 @@ _E_MAX = c.M_MUON / 2.0
 
 # --- Small pieces of physics, plain floats ----------------------------------------------------
 def couplings_tree(sin2w: float) -> tuple[float, float]:
-    """``(g_p, g_n)`` of seed 000 eq. (2.3)."""
+    """``(g_p, g_n)`` of Miranda et al. 2020 eq. (2.3)."""
     return 0.5 - 2.0 * sin2w, -0.5
 
 
 def couplings_radiative(sin2w: float) -> tuple[float, float]:
-    """``(g_p, g_n)`` from the quark couplings of seed 003 eq. (5), combined as in eq. (4)."""
+    """``(g_p, g_n)`` from the quark couplings of Papoulias 2020 eq. (5), combined as in eq. (4)."""
     gul = _RHO * (0.5 - 2.0 / 3.0 * _KAPPA * sin2w) + _LAM_UL
     gdl = _RHO * (-0.5 + 1.0 / 3.0 * _KAPPA * sin2w) + _LAM_DL
     gur = _RHO * (-2.0 / 3.0 * _KAPPA * sin2w) + _LAM_UR
@@ -101,12 +101,12 @@ def three_j1_over_x(x: float) -> float:
 
 
 def klein_nystrand(q_fm: float, r_a: float, a_k: float) -> float:
-    """Seed 003 eq. (6)."""
+    """Papoulias 2020 eq. (6)."""
     return three_j1_over_x(q_fm * r_a) / (1.0 + (q_fm * a_k) ** 2)
 
 
 def helm(q_fm: float, rms: float, s: float) -> float:
-    """Seed 000 eq. (2.4) / seed 003 eq. (12) with ``R_0^2 = 5/3 (R^2 - 3 s^2)``."""
+    """Miranda et al. 2020 eq. (2.4) / Papoulias 2020 eq. (12) with ``R_0^2 = 5/3 (R^2 - 3 s^2)``."""
     r0_sq = 5.0 / 3.0 * (rms * rms - 3.0 * s * s)
     if r0_sq < 0:
         raise ValueError(f"Helm rms radius {rms} fm is below sqrt(3) s = {math.sqrt(3) * s} fm")
@@ -115,7 +115,7 @@ def helm(q_fm: float, rms: float, s: float) -> float:
 
 def charge_radius_shift_per_unit(convention: str) -> float:
     """Shift of sin^2 theta_W per 1e-32 cm^2 of <r^2>: ``sqrt2 pi alpha / (3 G_F)`` as printed
-    (seed 003 eq. 17, seed 000 eq. 3.8), half of it for the "standard" convention."""
+    (Papoulias 2020 eq. 17, Miranda et al. 2020 eq. 3.8), half of it for the "standard" convention."""
     coeff_mev2 = _SQRT2 * math.pi * c.ALPHA_EM / (3.0 * c.G_FERMI)
     unit_mev_m2 = 1e-32 / c.HBARC_MEV_CM**2
     return (0.5 if convention == "standard" else 1.0) * coeff_mev2 * unit_mev_m2
@@ -125,7 +125,7 @@ def scalar_nucleon_charges(choice: str) -> tuple[float, float]:
     """``(c_p, c_n)``: scalar charge per proton and per neutron in units of g^2."""
     if choice == "papoulias2020":
         return _PAPOULIAS_SCALAR
-    if choice == "sigma_terms":  # seed 000 eq. (3.13) with g_u = g_d
+    if choice == "sigma_terms":  # Miranda et al. 2020 eq. (3.13) with g_u = g_d
         cp = c.M_PROTON * (_FTU_P / c.M_UP_QUARK + _FTD_P / c.M_DOWN_QUARK)
         cn = c.M_NEUTRON * (_FTU_N / c.M_UP_QUARK + _FTD_N / c.M_DOWN_QUARK)
         return cp, cn
@@ -133,7 +133,7 @@ def scalar_nucleon_charges(choice: str) -> tuple[float, float]:
 
 
 def michel(flavour: str, e: float) -> float:
-    """Normalised delayed spectrum of seed 003 eq. (2) [1/MeV] for 0 <= E <= m_mu/2."""
+    """Normalised delayed spectrum of Papoulias 2020 eq. (2) [1/MeV] for 0 <= E <= m_mu/2."""
     p, q = _MICHEL[flavour]
     m = c.M_MUON
     return p * e * e / (m * m * m) * (q - e / m)

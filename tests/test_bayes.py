@@ -70,7 +70,7 @@ def test_sin2w_credible_interval_matches_profile_interval(sin2w_posterior, sin2w
     assert post.samples["sin2w"].shape == (2, 1000)
     assert s["r_hat"] < 1.01 and post.divergences == 0 and post.ok
     assert s["ess_bulk"] > 500 and s["ess_tail"] > 300
-    # the profile interval itself reproduces seed 003 Table I (0.140 - 0.282; jcevns 0.142 - 0.284)
+    # the profile interval itself reproduces Papoulias 2020 Table I (0.140 - 0.282; jcevns 0.142 - 0.284)
     assert (iv.lo, iv.hi) == pytest.approx((0.142, 0.284), abs=0.002)
     # The central 90 % credible interval (flat prior, pulls marginalised) and the 90 % CL profile
     # interval (Delta chi2 = 2.71, pulls minimised) are different objects; they agree only because
@@ -103,7 +103,7 @@ def test_profiled_pulls_match_exact_posterior_and_marginalised_pulls(
 
 def test_rn_posterior_median_inside_profile_interval():
     an = jcevns.build("csi2017-newqf", form_factor="helm")
-    lik = jcevns.likelihood(an, drop_form_factor_uncertainty=True)  # seed 003 footnote 4
+    lik = jcevns.likelihood(an, drop_form_factor_uncertainty=True)  # Papoulias 2020 footnote 4
     grid = np.linspace(an.rn_lower * (1 + 1e-9), 12.0, 301)
     iv, _ = _profile_interval(lik, "rn", grid, boundaries=(grid[0], None))
     assert (iv.lo, iv.hi) == pytest.approx((4.28, 6.84), abs=0.02)  # README Table I (new QF)
@@ -113,7 +113,7 @@ def test_rn_posterior_median_inside_profile_interval():
     assert post.ok and s["r_hat"] < 1.01 and post.divergences == 0
     assert np.all(post.samples["rn"] > an.rn_lower)
     assert iv.lo < s["q50"] < iv.hi
-    assert s["q50"] == pytest.approx(5.56, abs=0.25)  # best fit 5.56 fm (seed 003 eq. 13: 5.6)
+    assert s["q50"] == pytest.approx(5.56, abs=0.25)  # best fit 5.56 fm (Papoulias 2020 eq. 13: 5.6)
 
 
 def test_nsi_ee_plane_follows_the_degenerate_band(csi):
@@ -269,7 +269,7 @@ def test_cli_sample_writes_files_and_flags_two_modes(tmp_path, monkeypatch, caps
     assert "bogus" in capsys.readouterr().err
 
 
-# --- the examples at the default settings (4 chains x (1000 warmup + 2000 draws)) -----
+# --- the five posterior examples at the default settings (4 chains x (1000 warmup + 2000 draws)) -----
 DEFAULT_EXAMPLES = {
     "sin2w": ("csi2017-newqf", {}, ["sin2w"]),
     "rn": ("lar2020", {}, ["rn"]),

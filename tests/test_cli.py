@@ -13,7 +13,7 @@ def test_predict_json(capsys):
     assert out["analysis"] == "csi2017-oldqf" and out["preset"] == "calibrated"
     assert len(out["bins"]) == 12 and out["bins"][0]["lo"] == 6 and out["bins"][-1]["hi"] == 30
     assert set(out["per_flavour"]) == {"nu_mu", "nu_mu_bar", "nu_e"}
-    assert out["total"] == pytest.approx(174, abs=2)  # seed 003: 174 events (old QF)
+    assert out["total"] == pytest.approx(174, abs=2)  # Papoulias 2020: 174 events (old QF)
     assert out["total"] == pytest.approx(sum(b["events"] for b in out["bins"]), rel=1e-12)
     assert out["total"] == pytest.approx(sum(out["per_flavour"].values()), rel=1e-12)
 
@@ -40,7 +40,7 @@ def test_selftest_passes_on_lar(capsys):
 
 
 def test_scan_1d_writes_intervals_matching_table1(tmp_path, capsys):
-    """`jcevns scan` reproduces seed 003 Table I's new-QF sin2w interval [0.14, 0.282] (to the
+    """`jcevns scan` reproduces Papoulias 2020 Table I's new-QF sin2w interval [0.14, 0.282] (to the
     same tolerance as the reproduction test) and writes its JSON and figure."""
     out = tmp_path / "s"
     assert cli.main(["scan", "csi2017-newqf", "--grid", "sin2w=0.0:0.5:51", "--out", str(out), "--quiet"]) == 0

@@ -19,10 +19,10 @@ def total(an, **values):
 
 # --- normalisation against the papers ------------------------------------------------
 def test_calibrated_totals_match_the_papers(analyses):
-    # Seed 003 sec. II: 174 (old QF) and 158 (new QF) SM events in 6 <= nPE < 30.
+    # Papoulias 2020 sec. II: 174 (old QF) and 158 (new QF) SM events in 6 <= nPE < 30.
     assert total(analyses["csi2017-oldqf", "calibrated"]) == pytest.approx(174, abs=2)
     assert total(analyses["csi2017-newqf", "calibrated"]) == pytest.approx(158, rel=0.03)
-    # Seed 000 sec. 3.3: "the 130 events expected in the Standard Model".
+    # Miranda et al. 2020 sec. 3.3: "the 130 events expected in the Standard Model".
     assert total(analyses["lar2020", "calibrated"]) == pytest.approx(130, rel=0.02)
 
 

@@ -1,7 +1,7 @@
 """Inference layer: test statistics, exact and numerical profiling, scans and intervals.
 
-Every expectation is computed independently of the library: the chi-squares of seed 003
-eq. (10) and seed 000 eq. (3.1) and the Poisson statistic are re-implemented with numpy from
+Every expectation is computed independently of the library: the chi-squares of Papoulias 2020
+eq. (10) and Miranda et al. 2020 eq. (3.1) and the Poisson statistic are re-implemented with numpy from
 ``jcevns.predict`` and ``an.data``; minima over the pulls come from a hand-built linear least
 squares problem or ``scipy.optimize``; physics-parameter profiles are checked against
 ``iminuit.Minuit`` and fine scans; interval finders run on analytic functions.
@@ -100,14 +100,14 @@ def _np_signal(params, an):
 
 
 def np_chi2_csi(S, d, a, sig):
-    """Seed 003 eq. (10) at fixed pulls ``a = (a1, a2)``."""
+    """Papoulias 2020 eq. (10) at fixed pulls ``a = (a1, a2)``."""
     n, b0n, bss = d["n_meas"], d["b_0n"], d["b_ss"]
     resid = n - S * (1 + a[0]) - b0n * (1 + a[1])
     return float(np.sum(resid**2 / (n + b0n + 2 * bss)) + (a[0] / sig[0]) ** 2 + (a[1] / sig[1]) ** 2)
 
 
 def np_chi2_lar(S, d, a, sig):
-    """Seed 000 eq. (3.1) at a fixed pull ``a = (alpha,)``."""
+    """Miranda et al. 2020 eq. (3.1) at a fixed pull ``a = (alpha,)``."""
     n, brn = d["n_meas"], d["n_brn"]
     return float(np.sum((n - S * (1 + a[0])) ** 2 / (n + brn)) + (a[0] / sig[0]) ** 2)
 
@@ -206,7 +206,7 @@ def test_lar_profiled_closed_form(lar, lik_lar):
         assert float(val) == pytest.approx(expected, rel=1e-12)
         # the pull at the minimum: a = S s^2 (N - S) / (V + S^2 s^2)
         assert float(pulls[0]) == pytest.approx(S * LAR_SIGMA**2 * (LAR_N - S) / (V + S**2 * LAR_SIGMA**2), rel=1e-12)
-    # SM point of the calibrated preset: about 130 expected events (conventions.md).
+    # SM point of the calibrated preset: about 130 expected events (docs/conventions.md).
     assert float(_np_signal(lar.params(), lar)[0]) == pytest.approx(130.0, abs=2.0)
 
 
@@ -613,7 +613,7 @@ def test_exclusion_curve():
 
 
 # --------------------------------------------------------------------------------------------
-# 7. physics sanity: seed 003 Table I
+# 7. physics sanity: Papoulias 2020 Table I
 # --------------------------------------------------------------------------------------------
 
 

@@ -103,14 +103,14 @@ def test_kinematics_inverse():
 
 
 def test_flux_normalisation_csi():
-    # seed 003 eq. 2: r N_POT / (4 pi L^2) with r = 0.08, 1.76e23 POT, 19.3 m.
+    # Papoulias 2020 eq. 2: r N_POT / (4 pi L^2) with r = 0.08, 1.76e23 POT, 19.3 m.
     expected = 0.08 * 1.76e23 / (4 * math.pi * 1930.0**2)
     assert flux.normalisation_per_cm2(0.08, 1.76e23, 19.3) == pytest.approx(expected, rel=1e-15)
 
 
 # --- couplings and nuclei ----------------------------------------------------------
 def test_weak_charges_with_radiative_corrections():
-    # The notes: Q_W(Cs) ~ -39.0 and Q_W(I) ~ -37.0 with s_Z^2 = 0.2382 (seed 003 eqs. 4-5).
+    # Expected (docs/conventions.md): Q_W(Cs) ~ -39.0 and Q_W(I) ~ -37.0 with s_Z^2 = 0.2382 (Papoulias 2020 eqs. 4-5).
     g_p, g_n = couplings.radiative(0.2382)
     assert g_p * 55 + g_n * 78 == pytest.approx(-39.0, abs=0.06)
     assert g_p * 53 + g_n * 74 == pytest.approx(-37.0, abs=0.06)

@@ -1,10 +1,10 @@
 """COHERENT CsI[Na] 2017 detector (Akimov et al., Science 357 1123; data release
-arXiv:1804.09459) as used by seed 003 (Papoulias, PRD 102 113004).
+arXiv:1804.09459) as used by Papoulias, PRD 102 113004 (2020), arXiv:1907.11644.
 
-Recoil ``T`` becomes photoelectrons ``n_PE = L_Y E_ee(T)`` (seed 003 eq. 7) with light yield
+Recoil ``T`` becomes photoelectrons ``n_PE = L_Y E_ee(T)`` (Papoulias 2020 eq. 7) with light yield
 13.348 PE/keVee and either the constant quenching factor 0.0878 (``E_ee = 0.0878 T``) or
 COHERENT's energy-dependent polynomial (arXiv:2110.07730 ancillary files). The acceptance
-of seed 003 eqs. 8-9 is applied as a continuous function of ``n_PE(T)``. The analysis uses
+of Papoulias 2020 eqs. 8-9 is applied as a continuous function of ``n_PE(T)``. The analysis uses
 the twelve 2-PE bins 6 <= n_PE < 30.
 """
 
@@ -66,12 +66,12 @@ def electron_equivalent_mev(t_mev, opts: CsIOptions):
 
 
 def photoelectrons(t_mev, opts: CsIOptions):
-    """Mean number of photoelectrons for nuclear recoil T [MeV] (seed 003 eq. 7)."""
+    """Mean number of photoelectrons for nuclear recoil T [MeV] (Papoulias 2020 eq. 7)."""
     return opts.light_yield_pe_per_kevee * 1e3 * electron_equivalent_mev(t_mev, opts)
 
 
 def acceptance(n_pe):
-    """PE acceptance of seed 003 eqs. 8-9 (release ``coherent_parameters.yaml``)."""
+    """PE acceptance of Papoulias 2020 eqs. 8-9 (release ``coherent_parameters.yaml``)."""
     acc = _detector_table()["acceptance"]
     x = np.asarray(n_pe, dtype=np.float64)
     step = np.where(x < acc["step_lo"], 0.0, np.where(x < acc["step_hi"], 0.5, 1.0))

@@ -1,8 +1,8 @@
 """COHERENT CENNS-10 liquid argon, Analysis A (Akimov et al., PRL 126 012002; data release
-arXiv:2006.12659, Zenodo 10.5281/zenodo.3903810) as used by seed 000 (Miranda et al.,
+arXiv:2006.12659, Zenodo 10.5281/zenodo.3903810) as used by Miranda et al. (
 JHEP 05 (2020) 130).
 
-One bin: nuclear recoils up to ``roi_max_kevnr`` (120 keVnr, seed 000 sec. 3), weighted by the
+One bin: nuclear recoils up to ``roi_max_kevnr`` (120 keVnr, Miranda et al. 2020 sec. 3), weighted by the
 release's Analysis A efficiency table, linearly interpolated in keVnr (zero below the first
 row, the last value above the last row, as the release document says).
 """
