@@ -60,9 +60,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from .analyses import Analysis
-from .combined import CombinedLikelihood
 from .forward import _prepare, expected_counts, templates_if_exact
-from .likelihoods import Likelihood, _chi2_at, _poisson_at, _statistic_from_signal
+from .likelihoods import Likelihood, _check_likelihood, _chi2_at, _poisson_at, _statistic_from_signal
 from .params import RADIUS_NAMES, SPECS
 
 PRIOR_KINDS = ("uniform", "log-uniform")
@@ -613,10 +612,7 @@ def sample(
     """
     from numpyro.infer import MCMC, NUTS, init_to_median
 
-    if not isinstance(lik, (Likelihood, CombinedLikelihood)):
-        raise ValueError(
-            f"lik must be a jcevns.Likelihood (from jcevns.likelihood or jcevns.combine), got {type(lik).__name__}"
-        )
+    _check_likelihood(lik)
     if not jax.config.jax_enable_x64:
         raise ValueError("jcevns.bayes.sample needs float64: jax_enable_x64 was switched off after importing jcevns")
     for label, v, least in (("chains", chains, 1), ("warmup", warmup, 1), ("samples", samples, 1), ("seed", seed, 0)):

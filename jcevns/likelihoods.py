@@ -206,8 +206,14 @@ def profiled(params: Params, lik: Likelihood):
 
 
 def _check_likelihood(lik) -> None:
-    if not isinstance(lik, Likelihood):
-        raise ValueError(f"lik must be a jcevns.Likelihood (from jcevns.likelihood), got {type(lik).__name__}")
+    """Refuse anything but a likelihood of :func:`likelihood` or a combination of
+    :func:`jcevns.combine`, naming what was given."""
+    from .combined import CombinedLikelihood  # combined builds on this module
+
+    if not isinstance(lik, (Likelihood, CombinedLikelihood)):
+        raise ValueError(
+            f"lik must be a jcevns.Likelihood (from jcevns.likelihood or jcevns.combine), got {type(lik).__name__}"
+        )
 
 
 def statistic(params: Params, lik: Likelihood):

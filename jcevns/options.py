@@ -95,7 +95,7 @@ def check_option(name: str, value, kind: str, allows_none: bool = False):
         if isinstance(value, str):
             return value
         raise bad
-    if isinstance(value, (list, tuple)) and value and all(_real_number(v) for v in value):
+    if isinstance(value, (list, tuple)) and all(_real_number(v) for v in value):
         return tuple(float(v) for v in value)
     raise bad
 

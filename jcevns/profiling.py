@@ -34,7 +34,7 @@ import numpy as np
 import optax
 
 from .forward import _prepare, expected_counts, templates_if_exact
-from .likelihoods import Likelihood, _chi2_at, _poisson_at, _statistic_from_signal
+from .likelihoods import Likelihood, _check_likelihood, _chi2_at, _poisson_at, _statistic_from_signal
 from .params import RADIUS_NAMES, SPECS, Params, check_value, is_concrete, with_own_radii
 
 
@@ -189,12 +189,7 @@ def profile(
         >>> bool(res.converged)
         True
     """
-    from .combined import CombinedLikelihood
-
-    if not isinstance(lik, (Likelihood, CombinedLikelihood)):
-        raise ValueError(
-            f"lik must be a jcevns.Likelihood (from jcevns.likelihood or jcevns.combine), got {type(lik).__name__}"
-        )
+    _check_likelihood(lik)
     free = (free,) if isinstance(free, str) else tuple(free)  # one name is never split into letters
     unknown = [n for n in free if not isinstance(n, str) or n not in SPECS]
     if unknown or not free and not profile_pulls_numerically or len(set(free)) != len(free):

@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .forward import _predict_kernel, check_references, expected_counts, templates_if_exact
-from .likelihoods import Likelihood, _statistic_from_signal
+from .likelihoods import Likelihood, _check_likelihood, _statistic_from_signal
 from .params import RADIUS_NAMES, SPECS, Params, as_float64, check_value
 from .profiling import _objective, bounded_minimise, parameter_bounds
 
@@ -65,8 +65,8 @@ def _names(value, what: str) -> tuple[str, ...]:
 
 def _check_settings(lik, profile, chunk_size, max_steps, tol) -> tuple[str, ...]:
     """Validate the settings shared by :func:`scan` and :func:`evaluate`; return the profile names."""
-    if not isinstance(lik, Likelihood):
-        raise ValueError(f"lik must be a jcevns.Likelihood (from jcevns.likelihood), got {type(lik).__name__}")
+    _check_likelihood(lik)
+
     def positive_int(v):
         return isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 1
 

@@ -268,7 +268,7 @@ def test_bad_input_is_rejected_before_jit():
         jcevns.build("lar2020", quenching=0.1)
     with pytest.raises(ValueError, match="form_factor must be one of"):
         jcevns.build("lar2020", form_factor="fermi")
-    with pytest.raises(ValueError, match="option data_bin_6_8"):
+    with pytest.raises(ValueError, match="data_bin_6_8"):
         jcevns.build("lar2020", data_bin_6_8="digitized")
     with pytest.raises(ValueError, match=r"zprime_m .* outside its valid range \(0, "):
         an.params(zprime_m=-5.0)
