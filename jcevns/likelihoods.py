@@ -111,6 +111,12 @@ def _pull_templates(lik: Likelihood, signal):
     return templates, variance, background_fixed
 
 
+def _pull_centres(lik: Likelihood):
+    """Centres of the Gaussian pull constraints: 0 for data; a toy's generated auxiliary
+    measurements (``analysis.data["pull_centres"]``, see :mod:`jcevns.generators`)."""
+    return lik.analysis.data.get("pull_centres", jnp.zeros(len(lik.sigma_pulls)))
+
+
 def _solve_small(matrix, rhs):
     """``matrix^-1 rhs`` for the 1x1 and 2x2 positive-definite pull systems, in closed form:
     under ``vmap`` over a million scan points a batched LAPACK solve costs more than the rest of
@@ -132,7 +138,7 @@ def _chi2_profiled(lik: Likelihood, signal):
     residual = n - jnp.sum(templates, axis=0)
     tw = templates / variance
     matrix = tw @ templates.T + jnp.diag(inv_prior)
-    rhs = tw @ residual
+    rhs = tw @ residual + inv_prior * _pull_centres(lik)
     pulls = _solve_small(matrix, rhs)
     # Evaluate at the solution rather than r'Wr - a'(TWr): the latter cancels catastrophically
     # (even below zero) when the signal is many orders above the data, e.g. at large couplings.
@@ -143,7 +149,7 @@ def _chi2_at(lik: Likelihood, signal, pulls):
     templates, variance, _ = _pull_templates(lik, signal)
     n = lik.analysis.data["n_meas"]
     resid = n - jnp.sum(templates * (1.0 + pulls[:, None]), axis=0)
-    priors = jnp.sum((pulls / jnp.array(lik.sigma_pulls)) ** 2)
+    priors = jnp.sum(((pulls - _pull_centres(lik)) / jnp.array(lik.sigma_pulls)) ** 2)
     return jnp.sum(resid**2 / variance) + priors
 
 
@@ -154,7 +160,7 @@ def _poisson_at(lik: Likelihood, signal, pulls):
     # n ln(n / mu) -> 0 for n = 0 (double where keeps the gradient finite).
     safe_n = jnp.where(n_obs > 0, n_obs, 1.0)
     log_term = jnp.where(n_obs > 0, n_obs * jnp.log(safe_n / mu), 0.0)
-    priors = jnp.sum((pulls / jnp.array(lik.sigma_pulls)) ** 2)
+    priors = jnp.sum(((pulls - _pull_centres(lik)) / jnp.array(lik.sigma_pulls)) ** 2)
     return 2.0 * jnp.sum(mu - n_obs + log_term) + priors
 
 
