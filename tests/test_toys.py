@@ -139,3 +139,20 @@ def test_bad_input_raises():
         toys.neyman(object(), "sin2w", np.linspace(0.1, 0.3, 11), 10)
     with pytest.raises(ValueError, match="counting"):
         toys.neyman(lik, "sin2w", np.linspace(0.1, 0.3, 11), None)
+
+
+@pytest.mark.slow
+def test_cli_toys_json(tmp_path, capsys):
+    import json
+
+    from jcevns import cli
+
+    code = cli.main(["toys", "lar2020", "--param", "sin2w", "--grid", "0.05:0.5:21", "--toys", "100",
+                     "--coverage-points", "1", "--out", str(tmp_path), "--json"])
+    assert code == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out) == {"param", "fc_interval_90", "wilks_interval_90", "n_toys", "wall_s"}
+    (lo, hi), = out["wilks_interval_90"]
+    assert 0.15 < lo < 0.25 < hi < 0.4
+    assert {p.name for p in tmp_path.iterdir()} >= {"toys.json", "belt.png", "coverage.png"}
+    assert cli.main(["toys", "lar2020", "--param", "sin2w", "--grid", "0.5:0.05:21"]) == 2
