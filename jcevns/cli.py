@@ -262,7 +262,7 @@ def _add_toys_parser(sub) -> None:
 def _cmd_reproduce(args) -> int:
     from . import reproduce
 
-    return reproduce.main(out=args.out, preset=args.preset, only=args.only)
+    return reproduce.main(out=args.out, preset=args.preset, only=args.only, toys=getattr(args, "toys", False))
 
 
 #: Exit code of ``jcevns sample`` when the chains did not converge (r_hat > 1.01 or divergences).
@@ -364,6 +364,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", default="results", help="output directory (default: results/)")
     r.add_argument("--preset", choices=jcevns.PRESETS, default="calibrated")
     r.add_argument("--only", choices=("csi", "lar"), default=None)
+    r.add_argument("--toys", action="store_true", help="also Feldman-Cousins vs Wilks intervals and coverage (minutes)")
     r.set_defaults(func=_cmd_reproduce)
 
     c = sub.add_parser(

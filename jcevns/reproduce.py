@@ -421,7 +421,10 @@ def _jsonable(results: dict) -> dict:
     return conv(results)
 
 
-def main(out: str = "results", preset: str = "calibrated", only: str | None = None, progress: bool = True) -> int:
+def main(
+    out: str = "results", preset: str = "calibrated", only: str | None = None, progress: bool = True,
+    toys: bool = False,
+) -> int:
     """Run everything and write ``results.json``, ``report.md`` and ``figures/*.png``."""
     from . import plots
 
@@ -434,4 +437,8 @@ def main(out: str = "results", preset: str = "calibrated", only: str | None = No
     write_report(results, wall, out_dir / "report.md")
     figures = plots.reproduction_figures(curves, out_dir / "figures")
     print(f"wrote {out_dir / 'results.json'}, {out_dir / 'report.md'} and {len(figures)} figures in {wall:.1f} s")
+    if toys:  # Feldman-Cousins vs Wilks with toys (jcevns.toyreport), off by default: minutes, not seconds
+        from . import toyreport
+
+        toyreport.main(out, preset, progress)
     return 0
