@@ -250,6 +250,7 @@ def _toy_t(tm, truth_x, truth_models, nuisances, search, search_models, n_toys, 
     idx = np.repeat(np.arange(n_truth), n_toys)
     t = np.empty(n_truth * n_toys)
     x_hat = np.empty(n_truth * n_toys)
+    chunk_size = min(chunk_size, idx.size)  # small sets: no padding to a full chunk
 
     def kernel(batch, *rest):
         return _toy_kernel(batch, *rest, prior, ordering, n_newton)
