@@ -48,8 +48,9 @@ from .sharding import run_batched
 
 ORDERINGS = ("fc", "upper")
 NUISANCE_MODES = ("profiled", "prior")
-#: Toys per compiled batch (before the split over devices).
-TOY_CHUNK = 16384
+#: Toys per compiled batch (before the split over devices): small enough that the (toys x grid x
+#: bins) intermediates stay in cache, which doubles the speed over 16k-toy batches on a CPU.
+TOY_CHUNK = 1024
 #: Relative tolerance of ``t_obs <= c`` (ties of discrete outcomes).
 _TIE = 1e-9
 
@@ -116,9 +117,13 @@ def _t_from_data(tm, data, truth_model, x_true, grid, models, ordering, n_newton
     return t, x_hat
 
 
-@partial(jax.jit, static_argnames=("prior", "ordering", "n_newton"))
-def _toy_kernel(batch, tm, truth_models, truth_x, nuisances, grid, models, prior, ordering, n_newton):
-    """Per toy ``(key, index of its truth)``: draw, fit on the grid, ``(t, x_hat)``."""
+@partial(jax.jit, static_argnames=("prior", "ordering", "n_newton", "table"))
+def _toy_kernel(batch, tm, truth_models, truth_x, nuisances, grid, models, prior, ordering, n_newton, table):
+    """Per toy ``(key, index of its truth)``: draw, fit on the grid, ``(t, x_hat)``. Without
+    prior draws all toys of a truth share their Poisson means: tables of ``table`` entries."""
+    tables = None
+    if not prior:
+        tables = jax.vmap(lambda m, nu: generators.poisson_tables(tm.recipe(m, nu), table))(truth_models, nuisances)
 
     def one(key, i):
         k_data, k_prior = jax.random.split(key)
@@ -127,7 +132,8 @@ def _toy_kernel(batch, tm, truth_models, truth_x, nuisances, grid, models, prior
         if prior:
             widths = tm.prior_widths()
             nu = jnp.where(widths > 0, widths * jax.random.normal(k_prior, nu.shape), nu)
-        data = generators.draw(k_data, tm.recipe(model, nu))
+        mine = None if tables is None else jax.tree_util.tree_map(lambda a: a[i], tables)
+        data = generators.draw(k_data, tm.recipe(model, nu), mine)
         if prior:  # hybrid: nuisances from their priors, auxiliary measurements as observed
             data.update({k: v for k, v in tm.observed().items() if k in tm.global_observables()})
         return _t_from_data(tm, data, model, truth_x[i], grid, models, ordering, n_newton)
@@ -161,9 +167,11 @@ def _observed_minimum(tm, grid, models, q_grid, n_newton):
     return _minimum(tm, grid, models, q_grid, n_newton)
 
 
-@jax.jit
-def _draw_kernel(keys, tm, model, nuisances):
-    return jax.vmap(lambda k: generators.draw(k, tm.recipe(model, nuisances)))(keys)
+@partial(jax.jit, static_argnames=("table",))
+def _draw_kernel(keys, tm, model, nuisances, table):
+    recipes = tm.recipe(model, nuisances)
+    tables = generators.poisson_tables(recipes, table)
+    return jax.vmap(lambda k: generators.draw(k, recipes, tables))(keys)
 
 
 # --- public API ----------------------------------------------------------------------------
@@ -220,7 +228,8 @@ def generate(lik, param: str, value: float, n_toys: int, *, key=0, base=None, pr
     model = tm.model(jnp.asarray(x))
     _, nu = tm.fit(model)
     keys = jax.random.split(_key(key), n_toys)
-    return {k: np.asarray(v) for k, v in _draw_kernel(keys, tm, model, nu).items()}
+    table = generators.table_size(_max_poisson_mean(tm, jax.tree_util.tree_map(lambda a: a[None], model), nu[None]))
+    return {k: np.asarray(v) for k, v in _draw_kernel(keys, tm, model, nu, table).items()}
 
 
 def _critical(t: np.ndarray, cl: float, weights: np.ndarray | None = None) -> np.ndarray:
@@ -252,8 +261,10 @@ def _toy_t(tm, truth_x, truth_models, nuisances, search, search_models, n_toys, 
     x_hat = np.empty(n_truth * n_toys)
     chunk_size = min(chunk_size, idx.size)  # small sets: no padding to a full chunk
 
+    table = generators.table_size(_max_poisson_mean(tm, truth_models, nuisances))
+
     def kernel(batch, *rest):
-        return _toy_kernel(batch, *rest, prior, ordering, n_newton)
+        return _toy_kernel(batch, *rest, prior, ordering, n_newton, table)
 
     for lo in range(0, idx.size, chunk_size):
         hi = min(lo + chunk_size, idx.size)
@@ -264,6 +275,11 @@ def _toy_t(tm, truth_x, truth_models, nuisances, search, search_models, n_toys, 
                              jnp.asarray(search), search_models)
         t[sl], x_hat[sl] = ti[: hi - lo], xi[: hi - lo]
     return t.reshape(n_truth, n_toys), x_hat.reshape(n_truth, n_toys)
+
+
+def _max_poisson_mean(tm, truth_models, nuisances) -> float:
+    recipes = jax.vmap(tm.recipe)(truth_models, nuisances)
+    return float(max(max(float(jnp.max(r.poisson)), float(jnp.max(r.subtract))) for r in recipes.values()))
 
 
 def _exact_t(tm, truth_x, truth_models, nuisances, search, search_models, ordering, n_newton):
