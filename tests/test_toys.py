@@ -156,3 +156,10 @@ def test_cli_toys_json(tmp_path, capsys):
     assert 0.15 < lo < 0.25 < hi < 0.4
     assert {p.name for p in tmp_path.iterdir()} >= {"toys.json", "belt.png", "coverage.png"}
     assert cli.main(["toys", "lar2020", "--param", "sin2w", "--grid", "0.5:0.05:21"]) == 2
+
+
+def test_reproduce_toys_is_off_by_default():
+    from jcevns import cli
+
+    assert cli.build_parser().parse_args(["reproduce"]).toys is False
+    assert cli.build_parser().parse_args(["reproduce", "--toys"]).toys is True
