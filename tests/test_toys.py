@@ -194,7 +194,7 @@ def test_pull_centres_shift_the_constraint_exactly():
     assert float(binned.profile(zero, jnp.array([S])).value) == float(binned.profile(bm, jnp.array([S])).value)
 
 
-@pytest.mark.parametrize("statistic", ["chi2", "poisson"])
+@pytest.mark.parametrize("statistic", ["chi2", pytest.param("poisson", marks=pytest.mark.slow)])
 def test_a_toy_changes_what_the_statistic_sees(statistic):
     """with_data replaces the binned model's observed counts (and for the chi-square its
     variances, which contain N_meas): the profiled statistic of a toy is that of a likelihood
@@ -226,7 +226,7 @@ def test_a_toy_changes_what_the_statistic_sees(statistic):
         assert abs(value - data_value) > 1e-6
 
 
-@pytest.mark.parametrize("name", ["csi2021", "lar2020-3d"])
+@pytest.mark.parametrize("name", [pytest.param("csi2021", marks=pytest.mark.slow), "lar2020-3d"])
 def test_binned_poisson_toys_have_the_model_expectation(name):
     """Any binned Poisson model: integer counts per bin whose mean is binned.expected at the
     profiled pulls (within 5 standard errors per bin), and toys are fitted on their own counts."""
