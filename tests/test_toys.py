@@ -247,3 +247,24 @@ def test_binned_poisson_toys_have_the_model_expectation(name):
     assert abs(x.sum(1).mean() - mu.sum()) < 5 * np.sqrt(mu.sum() / n)
     toy = tm.with_data({"observed": x[0]})
     assert float(toy.fit(signal)[0]) != pytest.approx(float(tm.fit(signal)[0]), rel=1e-6)
+
+
+def test_reproduce_toys_section_writes_into_the_staged_output(tmp_path, monkeypatch):
+    """reproduce.main(toys=True) adds toys.md, toys.json and the coverage figure through the same
+    atomic output directory (the toy runs themselves replaced by a small counting belt)."""
+    import json
+
+    from jcevns import reproduce, toyreport
+    from jcevns.outputs import OutputDir
+
+    lik = counting.counting(3, 1.0, 0.0)
+    grid = np.linspace(0.0, 12.0, 49)
+    small = {("counting", "mu"): {"belt": toys.neyman(lik, "mu", grid, None),
+                                  "coverage": toys.coverage(lik, "mu", [2.0], 200, grid=grid, key=1)}}
+    monkeypatch.setattr(toyreport, "run", lambda preset, progress: small)
+    with OutputDir(tmp_path / "out", verbose=False) as staged:
+        figures, _ = reproduce._toys_section(staged.path("."), "calibrated", False)
+    out = tmp_path / "out"
+    assert (out / "toys.md").read_text().count("| counting | mu |") == 1
+    assert set(json.loads((out / "toys.json").read_text())) == {"counting/mu"}
+    assert [f.name for f in figures] == ["toys_coverage.png"] and (out / "figures" / "toys_coverage.png").is_file()
