@@ -101,6 +101,9 @@ class BinnedModel:
         variance: ``(n_bins,)`` the chi-square variances (ones for ``"poisson"``, unused).
         pull_sigma: ``(n_pulls,)`` width of each pull in the papers' units (the normalisation's
             ``sigma``; 1 for shape nuisances), see :func:`to_paper_units`.
+        pull_centres: ``(n_pulls,)`` centres ``c`` of the unit-Gaussian constraints
+            ``sum (a - c)^2``, or ``None`` for zeros (the data). A toy sets them to its generated
+            auxiliary measurements so that profiling the nuisances of a toy is fair.
         sample_names, pull_names: static labels; the signal is sample 0.
         statistic: ``"poisson"`` or ``"chi2"`` (static).
         linear: whether the expectation is linear in the pulls in the grouped form that the
@@ -118,6 +121,7 @@ class BinnedModel:
     pull_names: tuple = field(metadata=dict(static=True))
     statistic: str = field(default="poisson", metadata=dict(static=True))
     linear: bool = field(default=False, metadata=dict(static=True))
+    pull_centres: jax.Array | None = None
 
     @property
     def n_bins(self) -> int:
@@ -310,9 +314,18 @@ def _data_term(bm: BinnedModel, mu):
     return poisson_deviance(bm.observed, mu)
 
 
+def centres(bm: BinnedModel):
+    """Centres of the pull constraints ``(n_pulls,)`` (zeros unless a toy set them)."""
+    return jnp.zeros(bm.n_pulls) if bm.pull_centres is None else bm.pull_centres
+
+
+def _constraint(bm: BinnedModel, pulls):
+    return jnp.sum((pulls - centres(bm)) ** 2)
+
+
 def twice_nll(bm: BinnedModel, signal, pulls):
     """The statistic (``-2 ln L`` or chi-square) at given unit-Gaussian pulls."""
-    return _data_term(bm, expected(bm, signal, pulls)) + jnp.sum(pulls**2)
+    return _data_term(bm, expected(bm, signal, pulls)) + _constraint(bm, pulls)
 
 
 @jax.tree_util.register_dataclass
@@ -361,7 +374,9 @@ def _linear_solve(bm: BinnedModel, signal, variance):
     shape_cols = jnp.einsum("jsb,sb->jb", bm.shape_slope[bm.n_norm :], nominal)
     cols = jnp.concatenate([norm_cols, shape_cols])  # (n_pulls, n_bins)
     x0 = jnp.sum(jnp.where(in_norm[:, None], 0.0, nominal), axis=0)
-    centre = jnp.concatenate([jnp.ones(bm.n_norm), jnp.zeros(bm.n_pulls - bm.n_norm)])
+    base = jnp.concatenate([jnp.ones(bm.n_norm), jnp.zeros(bm.n_pulls - bm.n_norm)])
+    # The constraint (a - c)^2 centres g at 1 + sigma c (normalisations) or c (shapes).
+    centre = base + bm.pull_sigma * centres(bm)
     inv_prior = 1.0 / bm.pull_sigma**2
     w = 1.0 / jnp.sqrt(variance)
     top = cols * w  # (n_pulls, n_bins)
@@ -371,7 +386,7 @@ def _linear_solve(bm: BinnedModel, signal, variance):
     rhs = top_s @ ((bm.observed - x0) * w) + centre * inv_prior / scale
     g = _solve_small(matrix, rhs) / scale
     mu = x0 + g @ cols
-    return mu, (g - centre) / bm.pull_sigma
+    return mu, (g - base) / bm.pull_sigma
 
 
 def _newton(bm: BinnedModel, signal, start):
@@ -411,7 +426,7 @@ def profile(bm: BinnedModel, signal, init=None) -> Profiled:
         return Profiled(value=value, pulls=jnp.zeros(0), converged=jnp.isfinite(value))
     if bm.linear and bm.statistic == "chi2" and init is None:
         mu, pulls = _linear_solve(bm, signal, bm.variance)
-        value = _data_term(bm, mu) + jnp.sum(pulls**2)
+        value = _data_term(bm, mu) + _constraint(bm, pulls)
         ok = jnp.isfinite(value) & jnp.all(jnp.isfinite(pulls))
         return Profiled(value=value, pulls=pulls, converged=ok)
     if init is not None:

@@ -588,8 +588,24 @@ SECTIONS = {"csi2021": _csi2021_section}
 ONLY_CHOICES = ("csi", "lar", "combined", "lar2020-3d", *SECTIONS)
 
 
-def main(out: str = "results", preset: str = "calibrated", only: str | None = None, progress: bool = True) -> int:
-    """Run everything and write ``results.json``, ``report.md`` and ``figures/*.png``.
+def _toys_section(staged_dir: Path, preset: str, progress: bool) -> tuple[list[Path], float]:
+    """Feldman-Cousins vs Wilks with toys (:mod:`jcevns.toyreport`): ``toys.md``, ``toys.json``
+    and ``figures/toys_coverage.png`` in the staged output; returns the figures and seconds."""
+    from . import toyreport
+
+    start = time.perf_counter()
+    results = toyreport.run(preset, progress)
+    wall = time.perf_counter() - start
+    toyreport.write(results, wall, staged_dir)
+    return [staged_dir / "figures" / "toys_coverage.png"], wall
+
+
+def main(
+    out: str = "results", preset: str = "calibrated", only: str | None = None, progress: bool = True,
+    toys: bool = False,
+) -> int:
+    """Run everything and write ``results.json``, ``report.md`` and ``figures/*.png``; with
+    ``toys`` (off by default: minutes, not seconds) also ``toys.md`` and ``toys.json``.
 
     The output directory is checked before any computation and every file is written atomically
     (:class:`jcevns.outputs.OutputDir`). With ``only``, the entries of the other analyses already
@@ -643,6 +659,10 @@ def main(out: str = "results", preset: str = "calibrated", only: str | None = No
             figures += plots.reproduction_figures(single, figures_dir)
         if COMBINED in curves:
             figures += combined_figures(curves[COMBINED], figures_dir)
+        if toys:
+            toy_figures, seconds = _toys_section(staged.path("."), preset, progress)
+            figures += toy_figures
+            wall += seconds
     note = f" (kept {', '.join(kept)} from the earlier results.json)" if kept else ""
     print(f"wrote {out_dir / 'results.json'}, {out_dir / 'report.md'} and {len(figures)} figures in {wall:.1f} s{note}")
     return 0

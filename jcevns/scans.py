@@ -20,6 +20,7 @@ from .forward import _predict_kernel, check_references, expected_counts, templat
 from .likelihoods import Likelihood, _check_likelihood, _statistic_from_signal
 from .params import RADIUS_NAMES, SPECS, Params, as_float64, check_value
 from .profiling import _objective, bounded_minimise, parameter_bounds
+from .sharding import run_batched
 
 DEFAULT_CHUNK = 2048
 #: Default chunk for points that cost O(bins) (event templates, mediator planes): no recoil grid
@@ -221,11 +222,15 @@ def evaluate(
             else:
                 leaves[name] = jnp.broadcast_to(getattr(base, name), (chunk,))
         if profile:
-            val, pul, x, ok = _batched_profile(Params(**leaves), lik, bounds, templates, profile, max_steps, tol)
+            # run_batched spreads the chunk over all devices (and processes) when there are several
+            val, pul, x, ok = run_batched(
+                lambda p, lk, b, t: _batched_profile(p, lk, b, t, profile, max_steps, tol),
+                Params(**leaves), lik, bounds, templates,
+            )
             prof[lo:hi] = np.asarray(x)[: hi - lo]
             converged[lo:hi] = np.asarray(ok)[: hi - lo]
         else:
-            val, pul = _batched(Params(**leaves), lik, templates)
+            val, pul = run_batched(_batched, Params(**leaves), lik, templates)
         values[lo:hi] = np.asarray(val)[: hi - lo]
         pulls[lo:hi] = np.asarray(pul)[: hi - lo]
     return values, pulls, prof, converged

@@ -1,0 +1,125 @@
+"""Compiled pieces of the toy machinery (:mod:`jcevns.toys`): the toys' best-fit search and the
+vmapped toy kernels. Each takes the likelihood's toy adapter (:mod:`jcevns.generators`) as a
+pytree argument, so one compilation serves every call with the same kind of likelihood."""
+
+from __future__ import annotations
+
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+
+from . import generators
+
+
+def _lagrange(xs, x):
+    """Weights of the quadratic through the three nodes ``xs`` at ``x``."""
+    x0, x1, x2 = xs[0], xs[1], xs[2]
+    return jnp.stack([
+        (x - x1) * (x - x2) / ((x0 - x1) * (x0 - x2)),
+        (x - x0) * (x - x2) / ((x1 - x0) * (x1 - x2)),
+        (x - x0) * (x - x1) / ((x2 - x0) * (x2 - x1)),
+    ])
+
+
+def _minimum(tm, grid, models, q_grid, n_newton: int):
+    """``(min q, argmin)`` over the grid, refined by safeguarded Newton steps in the bracket of
+    the grid minimum on the quadratically interpolated model (forward-mode derivatives, so it
+    works through iterative profiles too). The result is always an attained value of ``q``."""
+    size = grid.shape[0]
+    k = jnp.argmin(q_grid)
+    best_q, best_x = q_grid[k], grid[k]
+    if size < 3 or n_newton == 0:
+        return best_q, best_x
+    j = jnp.clip(k, 1, size - 2)
+    xs = jax.lax.dynamic_slice(grid, (j - 1,), (3,))
+    ms = jax.tree_util.tree_map(lambda m: jax.lax.dynamic_slice_in_dim(m, j - 1, 3), models)
+    lo, hi = grid[jnp.maximum(k - 1, 0)], grid[jnp.minimum(k + 1, size - 1)]
+
+    def q(x):
+        w = _lagrange(xs, x)
+        return tm.fit(jax.tree_util.tree_map(lambda m: jnp.tensordot(w, m, axes=1), ms))[0]
+
+    def dq(x):
+        return jax.jvp(q, (x,), (jnp.ones_like(x),))[1]
+
+    x = best_x
+    for _ in range(n_newton):
+        g, h = jax.jvp(dq, (x,), (jnp.ones_like(x),))
+        step = jnp.where(h > 0, -g / jnp.where(h > 0, h, 1.0), -jnp.sign(g) * 0.25 * (hi - lo))
+        x = jnp.clip(x + step, lo, hi)
+        qx = q(x)
+        better = qx < best_q
+        best_q, best_x = jnp.where(better, qx, best_q), jnp.where(better, x, best_x)
+    return best_q, best_x
+
+
+def _t_from_data(tm, data, truth_model, x_true, grid, models, ordering, n_newton):
+    toy = tm.with_data(data)
+    q_grid = jax.vmap(lambda m: toy.fit(m)[0])(models)
+    q_true = toy.fit(truth_model)[0]
+    q_min, x_hat = _minimum(toy, grid, models, q_grid, n_newton)
+    q_min = jnp.minimum(q_min, q_true)
+    t = jnp.maximum(q_true - q_min, 0.0)
+    if ordering == "upper":
+        t = jnp.where(x_hat > x_true, 0.0, t)
+    return t, x_hat
+
+
+@partial(jax.jit, static_argnames=("prior", "ordering", "n_newton", "table"))
+def _toy_kernel(batch, tm, truth_models, truth_x, nuisances, grid, models, prior, ordering, n_newton, table):
+    """Per toy ``(key, index of its truth)``: draw, fit on the grid, ``(t, x_hat)``. Without
+    prior draws all toys of a truth share their Poisson means: tables of ``table`` entries."""
+    tables = None
+    if not prior:
+        tables = jax.vmap(lambda m, nu: generators.poisson_tables(tm.recipe(m, nu), table))(truth_models, nuisances)
+
+    def one(key, i):
+        k_data, k_prior = jax.random.split(key)
+        model = jax.tree_util.tree_map(lambda m: m[i], truth_models)
+        nu = nuisances[i]
+        if prior:
+            widths = tm.prior_widths()
+            nu = jnp.where(widths > 0, widths * jax.random.normal(k_prior, nu.shape), nu)
+        mine = None if tables is None else jax.tree_util.tree_map(lambda a: a[i], tables)
+        data = generators.draw(k_data, tm.recipe(model, nu), mine)
+        if prior:  # hybrid: nuisances from their priors, auxiliary measurements as observed
+            data.update({k: v for k, v in tm.observed().items() if k in tm.global_observables()})
+        return _t_from_data(tm, data, model, truth_x[i], grid, models, ordering, n_newton)
+
+    return jax.vmap(one)(*batch)
+
+
+@partial(jax.jit, static_argnames=("ordering", "n_newton"))
+def _data_kernel(batch, tm, truth_models, truth_x, grid, models, ordering, n_newton):
+    """Per given data set ``(data, index of the truth)``: ``(t, x_hat)``."""
+
+    def one(data, i):
+        model = jax.tree_util.tree_map(lambda m: m[i], truth_models)
+        return _t_from_data(tm, data, model, truth_x[i], grid, models, ordering, n_newton)
+
+    return jax.vmap(one)(*batch)
+
+
+@jax.jit
+def _grid_models(tm, grid):
+    return jax.vmap(tm.model)(grid)
+
+
+@jax.jit
+def _grid_fits(tm, models):
+    return jax.vmap(tm.fit)(models)
+
+
+@partial(jax.jit, static_argnames=("n_newton",))
+def _observed_minimum(tm, grid, models, q_grid, n_newton):
+    return _minimum(tm, grid, models, q_grid, n_newton)
+
+
+@partial(jax.jit, static_argnames=("table",))
+def _draw_kernel(keys, tm, model, nuisances, table):
+    recipes = tm.recipe(model, nuisances)
+    tables = generators.poisson_tables(recipes, table)
+    return jax.vmap(lambda k: generators.draw(k, recipes, tables))(keys)
+
+
