@@ -58,7 +58,8 @@ def counting(
         background: known background (>= 0).
         statistic: ``"poisson"`` or ``"gauss"``.
         sigma: Gaussian width per bin (> 0; Gaussian statistic only).
-        lower, upper: physical range of ``mu`` (``lower = -inf`` for an unbounded mean).
+        lower: lower end of the physical range of ``mu`` (``-inf`` for an unbounded mean).
+        upper: upper end of the physical range of ``mu``.
 
     Raises:
         ValueError: an argument outside its valid range.

@@ -384,7 +384,8 @@ def coverage(
         grid: values searched for the toys' best fit; default 101 points spanning the true
             values widened by their spread on each side (clipped to the physical range).
         n_belt_toys: toys for ``c`` (default ``n_toys``).
-        Others as :func:`neyman`.
+
+    The other arguments are those of :func:`neyman`.
     """
     t0 = time.perf_counter()
     _check_options(n_toys, cl, ordering, nuisances)
