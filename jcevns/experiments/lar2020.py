@@ -22,6 +22,17 @@ from . import SIGNAL, Background, Experiment, LikelihoodSpec, Published, Source,
 CITATION = "Miranda et al., JHEP 05 (2020) 130, arXiv:2003.12050"
 
 
+#: The argon nucleus as Miranda et al. model it, shared by every CENNS-10 analysis: Helm form
+#: factor with skin 0.9 fm and proton rms radius 3.14 fm (below eq. 2.4), recoil term of eq. 2.1,
+#: scalar charge from the nucleon sigma terms (eq. 3.13).
+ARGON_PHYSICS = dict(
+    recoil_term=True,
+    form_factor="helm",
+    helm_skin_fm=0.9,
+    proton_rms_radius_fm=(3.14,),
+    scalar_charge="sigma_terms",
+)
+
 def _response(opts: detector.LArOptions, nuclei, n_targets):
     return detector.build(opts, nuclei, n_targets)
 
@@ -64,12 +75,8 @@ def _experiment() -> Experiment:
         sin2w_ref=c.SIN2W_MIRANDA2020,
         rn_ref=_reference_rn,
         defaults=dict(
+            ARGON_PHYSICS,
             couplings="tree",
-            recoil_term=True,
-            form_factor="helm",
-            helm_skin_fm=0.9,
-            proton_rms_radius_fm=(3.14,),  # Miranda et al. below eq. 2.4
-            scalar_charge="sigma_terms",
             mass_kg=lar["mass_kg"],
             roi_max_kevnr=lar["roi_max_kevnr"],
         ),

@@ -35,6 +35,7 @@ from ..flux import t_max
 from ..timing import bin_fractions
 from . import SIGNAL, Background, Experiment, LikelihoodSpec, Observable, Published, Source, register
 from . import _lar2020_release as release
+from .lar2020 import ARGON_PHYSICS
 
 NAME = "lar2020-3d"
 CITATION = "Akimov et al. (COHERENT), PRL 126 (2021) 012002, arXiv:2003.10630 (data release arXiv:2006.12659)"
@@ -211,12 +212,8 @@ def _experiment() -> Experiment:
         sin2w_ref=c.SIN2W_MIRANDA2020,
         rn_ref=_rn_ref,
         defaults=dict(
+            ARGON_PHYSICS,
             couplings="radiative",
-            recoil_term=True,
-            form_factor="helm",
-            helm_skin_fm=0.9,
-            proton_rms_radius_fm=(3.14,),  # Miranda et al. below eq. 2.4
-            scalar_charge="sigma_terms",
             charge_radius_convention="standard",
             fc_nsi="incoherent",
         ),
