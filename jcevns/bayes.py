@@ -19,25 +19,10 @@ plateau ending in a wall (mediators), and near the edges of the prior box, where
 prior's logit transform bends them, a step sized for the bulk diverges (3 divergences in
 4 x 2000 draws for the (eps_ee_u, eps_ee_d) plane at 0.9, none at 0.99).
 
-Priors (:class:`Prior`) are flat by default; couplings and masses of light mediators are
-log-uniform and are sampled as ``log10_<name>``, so NUTS moves in well-scaled coordinates.
-Default ranges (:func:`default_prior`):
-
-==========================================  ============  =================================
-parameter                                   kind          range
-==========================================  ============  =================================
-``sin2w``                                   uniform       [0, 1]
-``rn`` [fm]                                 uniform       [Helm limit ``analysis.rn_lower``, 15]
-``eps_*``                                   uniform       [-1, 1]
-``mu_nu*`` [1e-10 mu_B]                     uniform       [0, 150]
-``r2_*`` [1e-32 cm^2]                       uniform       [-200, 120]
-``zprime_g``, ``scalar_g``                  log-uniform   [1e-7, 1e-1]
-``zprime_m``, ``scalar_m`` [MeV]            log-uniform   [1, 1e5]
-==========================================  ============  =================================
-
-Any of them can be changed per parameter with ``priors={"sin2w": (0.1, 0.4),
-"zprime_g": Prior(1e-6, 1e-2, "log-uniform")}``; ranges must lie inside
-:data:`jcevns.SPECS`.
+Priors (flat by default, log-uniform for light-mediator couplings and masses, sampled as
+``log10_<name>``) are described in :mod:`jcevns.priors`; summaries, diagnostics and output
+files of a run in :mod:`jcevns.posterior_output`, its figures in :mod:`jcevns.posterior_plots`.
+Those names are re-exported here.
 
 Sampling runs in float64 (float32 makes NUTS diverge). Chains are dispersed: each starts at
 its own draw from the prior, so separated modes (e.g. the two ``eps_mumu`` solutions) are
@@ -46,184 +31,30 @@ found by different chains and show up as ``r_hat > 1.01`` instead of being misse
 
 from __future__ import annotations
 
-import contextlib
-import json
 import math
 import sys
 import time
-import warnings
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .analyses import Analysis
 from .forward import _prepare, expected_counts, templates_if_exact
 from .likelihoods import Likelihood, _check_likelihood, _chi2_at, _poisson_at, _statistic_from_signal
-from .params import RADIUS_NAMES, SPECS
+from .posterior_output import (  # noqa: F401  (re-exported: the public API of jcevns.bayes)
+    CREDIBLE,
+    ESS_PER_CHAIN_MIN,
+    RHAT_MAX,
+    PosteriorResult,
+    _az,
+    _stats,
+    convergence_problems,
+)
+from .priors import PRIOR_KINDS, Prior, _as_names, default_prior, resolve_priors  # noqa: F401  (re-exported)
 
-PRIOR_KINDS = ("uniform", "log-uniform")
 PULL_MODES = ("auto", "sample", "profile")
 #: Parameters whose sampling switches ``pulls="auto"`` to profiled pulls (see the module docstring).
 _PROFILE_PULLS_WITH = ("zprime_m", "scalar_m")
-#: Convergence criterion on the rank-normalised split R-hat (Vehtari et al. 2021).
-RHAT_MAX = 1.01
-#: Bulk ESS per chain below which a warning is issued (Vehtari et al. 2021: 100 per chain).
-ESS_PER_CHAIN_MIN = 100
-CREDIBLE = 0.9
-
-
-@dataclass(frozen=True)
-class Prior:
-    """Prior of one parameter: flat in the value (``"uniform"``) or in its log10
-    (``"log-uniform"``) between ``lower`` and ``upper`` (in the parameter's units)."""
-
-    lower: float
-    upper: float
-    kind: str = "uniform"
-
-    def __post_init__(self):
-        if self.kind not in PRIOR_KINDS:
-            raise ValueError(f"prior kind must be one of {PRIOR_KINDS}, got {self.kind!r}")
-        try:
-            lo, hi = float(self.lower), float(self.upper)
-        except (TypeError, ValueError):
-            raise ValueError(f"prior bounds must be numbers, got [{self.lower!r}, {self.upper!r}]") from None
-        numbers = not any(isinstance(v, (bool, str)) for v in (self.lower, self.upper))
-        if not (numbers and math.isfinite(lo) and math.isfinite(hi) and lo < hi):
-            raise ValueError(f"prior bounds must be finite with lower < upper, got [{self.lower}, {self.upper}]")
-        if self.kind == "log-uniform" and lo <= 0:
-            raise ValueError(f"a log-uniform prior needs lower > 0, got {self.lower}")
-        object.__setattr__(self, "lower", lo)
-        object.__setattr__(self, "upper", hi)
-
-    @classmethod
-    def parse(cls, text: str, default_kind: str = "uniform") -> Prior:
-        """From ``"LO:HI"``, ``"log:LO:HI"`` or ``"flat:LO:HI"`` (command line syntax)."""
-        parts = [p.strip() for p in str(text).split(":")]
-        kind = default_kind
-        if len(parts) == 3:
-            kinds = {"log": "log-uniform", "log-uniform": "log-uniform", "flat": "uniform", "uniform": "uniform"}
-            if parts[0] not in kinds:
-                raise ValueError(f"prior kind must be 'flat' or 'log', got {parts[0]!r} in {text!r}")
-            kind, parts = kinds[parts[0]], parts[1:]
-        if len(parts) != 2:
-            raise ValueError(f"a prior looks like LO:HI, log:LO:HI or flat:LO:HI, got {text!r}")
-        try:
-            lo, hi = float(parts[0]), float(parts[1])
-        except ValueError:
-            raise ValueError(f"prior bounds must be numbers, got {text!r}") from None
-        return cls(lo, hi, kind)
-
-    def as_dict(self) -> dict:
-        return {"kind": self.kind, "lower": self.lower, "upper": self.upper}
-
-    def sampled_site(self, name: str) -> str:
-        """Name of the NumPyro site NUTS moves in (``log10_<name>`` for log-uniform)."""
-        return f"log10_{name}" if self.kind == "log-uniform" else name
-
-
-def default_prior(name: str, analysis: Analysis | None = None) -> Prior:
-    """The default prior of a parameter (see the module docstring for the table).
-
-    Args:
-        name: parameter name (:data:`jcevns.SPECS`).
-        analysis: needed for ``rn``, whose lower bound is the analysis' Helm limit.
-    """
-    if name not in SPECS:
-        raise ValueError(f"unknown parameter {name!r}; valid names: {', '.join(SPECS)}")
-    if name in RADIUS_NAMES:
-        lower = None if analysis is None else analysis.rn_lower
-        if lower is None:
-            raise ValueError(f"the {name} prior needs an analysis with form_factor='helm' (its Helm limit)")
-        return Prior(lower, SPECS[name].upper)
-    if name.startswith("eps_"):
-        return Prior(-1.0, 1.0)
-    if name.startswith("mu_nu"):
-        return Prior(0.0, 150.0)
-    if name.startswith("r2_"):
-        return Prior(-200.0, 120.0)
-    if name.endswith("_g"):
-        return Prior(1e-7, 1e-1, "log-uniform")
-    if name.endswith("_m"):
-        return Prior(1.0, 1e5, "log-uniform")
-    spec = SPECS[name]
-    return Prior(spec.lower, spec.upper)
-
-
-def _as_names(names) -> tuple[str, ...]:
-    if isinstance(names, str):
-        names = names.split(",")
-    if not isinstance(names, (list, tuple)):
-        raise ValueError(f"names must be a list of parameter names or 'a,b', got {names!r}")
-    names = tuple(str(n).strip() for n in names if str(n).strip())
-    if not names:
-        raise ValueError("give at least one parameter to sample")
-    unknown = [n for n in names if n not in SPECS]
-    if unknown:
-        raise ValueError(f"unknown parameter(s) {unknown}; valid names: {', '.join(SPECS)}")
-    if len(set(names)) != len(names):
-        raise ValueError(f"parameter names must be distinct, got {list(names)}")
-    return names
-
-
-def resolve_priors(analysis: Analysis, names, priors: dict | None = None) -> dict[str, Prior]:
-    """Priors of the sampled parameters: defaults, overridden per parameter, validated.
-
-    Args:
-        analysis: the analysis (for the Helm limit of ``rn``).
-        names: sampled parameter names (a sequence or ``"sin2w,rn"``).
-        priors: ``{name: Prior | (lower, upper) | {"lower", "upper", "kind"} | "LO:HI"}``; a
-            tuple or string keeps the default kind of that parameter.
-
-    Raises:
-        ValueError: unknown names, a prior for a parameter not sampled, ``rn`` without a Helm
-            form factor, or a range outside :data:`jcevns.SPECS` (or below the Helm limit).
-    """
-    names = _as_names(names)
-    if priors is not None and not isinstance(priors, dict):
-        raise ValueError(f"priors must be a dict {{name: prior}}, got {priors!r}")
-    priors = dict(priors or {})
-    extra = sorted(set(priors) - set(names))
-    if extra:
-        raise ValueError(f"priors given for parameter(s) {extra} that are not sampled ({list(names)})")
-    if "rn" in names and not analysis.config.physics.uses_rn:
-        raise ValueError(
-            f"parameter rn is not used by {analysis.name} with form_factor="
-            f"{analysis.config.physics.form_factor!r}; build the analysis with form_factor='helm'"
-        )
-    out = {}
-    for name in names:
-        default = default_prior(name, analysis)
-        given = priors.get(name)
-        if given is None:
-            prior = default
-        elif isinstance(given, Prior):
-            prior = given
-        elif isinstance(given, str):
-            prior = Prior.parse(given, default.kind)
-        elif isinstance(given, dict) and {"lower", "upper"} <= set(given) <= {"lower", "upper", "kind"}:
-            prior = Prior(given["lower"], given["upper"], given.get("kind", default.kind))
-        elif isinstance(given, (tuple, list)) and len(given) == 2:
-            prior = Prior(given[0], given[1], default.kind)
-        else:
-            raise ValueError(
-                f"prior of {name} must be a Prior, (lower, upper), {{'lower', 'upper'[, 'kind']}} or 'LO:HI', "
-                f"got {given!r}"
-            )
-        spec = SPECS[name]
-        lower = analysis.rn_lower if name in RADIUS_NAMES else spec.lower
-        unit = f" {spec.unit}" if spec.unit else ""
-        if prior.lower < lower or prior.upper > spec.upper or (spec.lower_open and prior.lower <= spec.lower):
-            bracket = "(" if spec.lower_open else "["
-            raise ValueError(
-                f"prior of {name} ({spec.doc}) [{prior.lower:g}, {prior.upper:g}]{unit} is outside its valid "
-                f"range {bracket}{lower:g}, {spec.upper:g}]{unit}"
-            )
-        out[name] = prior
-    return out
 
 
 def resolve_pulls(pulls: str, names) -> str:
@@ -296,257 +127,6 @@ def _dispersed_init(pull_names: tuple, site=None):
     return site["fn"](rng_key=rng_key, sample_shape=site["kwargs"].get("sample_shape", ()))
 
 
-def _az():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FutureWarning)  # ArviZ 0.2x announces its 1.0 refactor
-        import arviz
-
-    return arviz
-
-
-def _finite(obj):
-    """Replace NaN and infinities by ``None`` so the JSON is standard."""
-    if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_finite(v) for v in obj]
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
-
-
-def _split_single_chain(x: np.ndarray) -> np.ndarray:
-    """ArviZ needs two chains for R-hat; split R-hat of one chain compares its two halves."""
-    if x.shape[0] > 1:
-        return x
-    half = x.shape[1] // 2
-    return x[0, : 2 * half].reshape(2, half)
-
-
-def _stats(x: np.ndarray) -> dict:
-    """Summary of one ``(chains, draws)`` array."""
-    az = _az()
-    flat = x.ravel()
-    q05, q50, q95 = np.quantile(flat, [0.05, 0.5, 0.95])
-    hdi = np.asarray(az.hdi(flat, hdi_prob=CREDIBLE), dtype=float).ravel()  # 1D: all chains pooled
-    return {
-        "mean": float(np.mean(flat)),
-        "sd": float(np.std(flat, ddof=1)),
-        "q05": float(q05),
-        "q50": float(q50),
-        "q95": float(q95),
-        "hdi90": [float(hdi[0]), float(hdi[1])],
-        "r_hat": float(az.rhat(_split_single_chain(x))),
-        "ess_bulk": float(az.ess(x, method="bulk")),
-        "ess_tail": float(az.ess(x, method="tail")),
-    }
-
-
-def convergence_problems(stats: dict, divergences: int, rhat_max: float = RHAT_MAX) -> list[str]:
-    """The reasons a run is not trustworthy: ``r_hat > rhat_max`` (or undefined) for any
-    parameter in ``stats`` (``{name: {"r_hat": ...}}``), or any divergent transition."""
-    out = []
-    for name, s in stats.items():
-        r = s.get("r_hat")
-        if r is None or not math.isfinite(r) or r > rhat_max:
-            out.append(
-                f"r_hat of {name} = {r if r is None else f'{r:.3f}'} > {rhat_max}: the chains disagree "
-                "(separate modes, or a run too short); do not trust this posterior"
-            )
-    if divergences > 0:
-        out.append(
-            f"{divergences} divergent transition(s) after warmup: the sampler missed part of the "
-            "posterior; narrow the priors or reparametrise"
-        )
-    return out
-
-
-@dataclass(frozen=True)
-class PosteriorResult:
-    """Posterior samples and diagnostics of :func:`sample`.
-
-    Attributes:
-        names: sampled physics parameters.
-        samples: ``{site: (chains, draws) array}`` for every parameter, every ``log10_``
-            coordinate and every sampled pull.
-        inference_data: the ArviZ ``InferenceData`` (posterior and sample_stats groups).
-        summary: ``{name: {mean, sd, q05, q50, q95, hdi90, r_hat, ess_bulk, ess_tail}}``
-            for the physics parameters (in their own units, also for log-uniform ones).
-        nuisance: the same for sampled pulls (empty with ``pulls="profile"``).
-        divergences: divergent transitions after warmup, all chains.
-        wall_s: wall time of warmup and sampling, compilation included [s].
-        chain_method: ``"vectorized"``, ``"parallel"`` or ``"sequential"``.
-        settings: analysis, statistic, pulls mode, priors, chains, warmup, samples, seed.
-        notes: extra remarks (e.g. a netCDF fallback when saving).
-    """
-
-    names: tuple[str, ...]
-    samples: dict
-    inference_data: object = field(repr=False)
-    summary: dict
-    nuisance: dict
-    divergences: int
-    wall_s: float
-    chain_method: str
-    settings: dict = field(default_factory=dict)
-    notes: list = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        """``r_hat <= 1.01`` for every parameter and pull, and no divergences."""
-        return not convergence_problems({**self.summary, **self.nuisance}, self.divergences)
-
-    @property
-    def warnings(self) -> list[str]:
-        """Convergence problems, low effective sample sizes and notes."""
-        out = convergence_problems({**self.summary, **self.nuisance}, self.divergences)
-        chains = self.settings.get("chains", 1)
-        for name, s in {**self.summary, **self.nuisance}.items():
-            if s["ess_bulk"] < ESS_PER_CHAIN_MIN * chains:
-                out.append(
-                    f"bulk ESS of {name} = {s['ess_bulk']:.0f} is below {ESS_PER_CHAIN_MIN * chains} "
-                    f"({ESS_PER_CHAIN_MIN} per chain x {chains} chains): quantiles are noisy, draw more samples"
-                )
-        if chains == 1:
-            out.append("one chain: r_hat compares its two halves and cannot detect separate modes; run >= 2 chains")
-        return out + list(self.notes)
-
-    def to_dict(self) -> dict:
-        """JSON-ready summary: one entry per parameter, plus run-level keys."""
-        return {
-            **self.summary,
-            "nuisance": self.nuisance,
-            "divergences": self.divergences,
-            "wall_s": self.wall_s,
-            "chain_method": self.chain_method,
-            "ok": self.ok,
-            "warnings": self.warnings,
-            "settings": self.settings,
-        }
-
-    def to_json(self, path) -> None:
-        """Write :meth:`to_dict` as JSON (non-finite numbers as ``null``)."""
-        Path(path).write_text(json.dumps(_finite(self.to_dict()), indent=2) + "\n")
-
-    def to_markdown(self) -> str:
-        """The summary as a Markdown table, with the run's diagnostics below."""
-        s = self.settings
-        head = (
-            f"Posterior of {', '.join(self.names)} ({s.get('analysis')}, preset {s.get('preset')}, "
-            f"statistic {s.get('statistic')}, pulls {s.get('pulls')})\n\n"
-            "| parameter | mean | sd | 5 % | median | 95 % | HDI 90 % | r_hat | ESS bulk | ESS tail |\n"
-            "|---|---|---|---|---|---|---|---|---|---|\n"
-        )
-        rows = []
-        for name, v in {**self.summary, **self.nuisance}.items():
-            unit = SPECS[name].unit if name in SPECS else ""
-            label = f"{name} [{unit}]" if unit else name
-            rows.append(
-                f"| {label} | {v['mean']:.4g} | {v['sd']:.3g} | {v['q05']:.4g} | {v['q50']:.4g} | {v['q95']:.4g} "
-                f"| [{v['hdi90'][0]:.4g}, {v['hdi90'][1]:.4g}] | {v['r_hat']:.3f} | {v['ess_bulk']:.0f} "
-                f"| {v['ess_tail']:.0f} |"
-            )
-        tail = (
-            f"\n\n{s.get('chains')} chains x {s.get('samples')} draws after {s.get('warmup')} warmup "
-            f"({self.chain_method}), {self.divergences} divergences, {self.wall_s:.1f} s. "
-            f"Status: {'OK' if self.ok else 'NOT CONVERGED'}.\n"
-        )
-        warns = "".join(f"\n* {w}" for w in self.warnings)
-        return head + "\n".join(rows) + tail + (f"\nWarnings:{warns}\n" if warns else "")
-
-    def save(self, directory) -> Path:
-        """Write ``posterior.nc``, ``summary.json``, ``summary.md``, ``corner.png`` and
-        ``trace.png`` into ``directory`` (created). Without a netCDF backend the samples go to
-        ``posterior.npz`` and a note says so. The files appear together, atomically
-        (:class:`jcevns.outputs.OutputDir`): a failure leaves the directory as it was."""
-        from .outputs import OutputDir
-
-        with OutputDir(directory, command=f"jcevns sample {self.settings.get('analysis')}") as out:
-            try:
-                self.inference_data.to_netcdf(str(out.path("posterior.nc")))
-            except (ImportError, ValueError, OSError, RuntimeError) as err:  # no netCDF backend for groups
-                out.path("posterior.nc").unlink(missing_ok=True)
-                np.savez(out.path("posterior.npz"), **self.samples)
-                self.notes.append(
-                    f"netCDF backend unavailable ({type(err).__name__}: {err}); wrote posterior.npz instead"
-                )
-            self.to_json(out.path("summary.json"))
-            out.path("summary.md").write_text(self.to_markdown())
-            self._corner(out.path("corner.png"))
-            self._trace(out.path("trace.png"))
-        return Path(directory)
-
-    def _coords(self) -> list[str]:
-        priors = self.settings.get("priors", {})
-        return [f"log10_{n}" if priors.get(n, {}).get("kind") == "log-uniform" else n for n in self.names]
-
-    def _corner(self, path: Path) -> None:
-        with _quiet_plots():
-            self._corner_plot(path)
-
-    def _corner_plot(self, path: Path) -> None:
-        az = _az()
-        plt = _plt()
-        coords = self._coords()
-        if len(coords) == 1:
-            name = coords[0]
-            x = self.samples[name].ravel()
-            lo, med, hi = np.quantile(x, [0.05, 0.5, 0.95])
-            fig, ax = plt.subplots(figsize=(5.0, 3.6))
-            ax.hist(x, bins=60, density=True, color="tab:blue", alpha=0.7)
-            ax.axvspan(lo, hi, color="tab:orange", alpha=0.2, label=f"90 % credible [{lo:.4g}, {hi:.4g}]")
-            ax.axvline(med, color="k", lw=1, label=f"median {med:.4g}")
-            unit = SPECS[name].unit if name in SPECS else ""
-            ax.set_xlabel(f"{name} [{unit}]" if unit else name)
-            ax.set_ylabel("posterior density")
-            ax.legend(fontsize=8)
-        else:
-            axes = az.plot_pair(
-                self.inference_data,
-                var_names=coords,
-                kind="kde",
-                marginals=True,
-                kde_kwargs={"contourf_kwargs": {"cmap": "Blues"}, "hdi_probs": [0.68, 0.9]},
-                figsize=(2.6 * len(coords) + 1, 2.6 * len(coords) + 1),
-            )
-            fig = np.asarray(axes).ravel()[0].figure
-        fig.suptitle(f"{self.settings.get('analysis')}: posterior", fontsize=10)
-        if len(coords) == 1:
-            fig.tight_layout()
-        fig.savefig(path, dpi=120, bbox_inches="tight")
-        plt.close(fig)
-
-    def _trace(self, path: Path) -> None:
-        with _quiet_plots():
-            az = _az()
-            plt = _plt()
-            var_names = self._coords() + list(self.nuisance)
-            axes = az.plot_trace(self.inference_data, var_names=var_names, compact=False)
-            fig = np.asarray(axes).ravel()[0].figure
-            fig.tight_layout()
-            fig.savefig(path, dpi=100, bbox_inches="tight")
-            plt.close(fig)
-
-
-@contextlib.contextmanager
-def _quiet_plots():
-    """Silence the deprecation chatter of ArviZ 0.2x plotting under recent Matplotlib."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)  # MatplotlibDeprecationWarning too
-        warnings.simplefilter("ignore", FutureWarning)
-        warnings.filterwarnings("ignore", message=".*tight_layout.*")
-        yield
-
-
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def _chain_method(chains: int) -> str:
     if chains == 1:
         return "sequential"
@@ -579,8 +159,8 @@ def sample(
     Args:
         lik: the likelihood (:func:`jcevns.likelihood`); ``"chi2"`` or ``"poisson"``.
         names: parameters to sample, e.g. ``["sin2w"]`` or ``"eps_ee_u,eps_ee_d"``.
-        priors: per-parameter prior overrides (:func:`resolve_priors`); defaults in the module
-            docstring.
+        priors: per-parameter prior overrides (:func:`resolve_priors`); defaults in
+            :mod:`jcevns.priors`.
         pulls: ``"sample"`` (marginalise the nuisance pulls), ``"profile"``, or ``"auto"``
             (default: profile when a mediator mass is sampled, else sample; module docstring).
         chains: number of chains.

@@ -5,7 +5,7 @@ Files (see ``README.md`` in this folder for sources and licences):
 * ``csi2017``          COHERENT CsI[Na] 2017 binned data for the 12-bin chi-square of
                        Papoulias, PRD 102 (2020) 113004, eq. (10): N_meas, B_0n, B_ss per
                        2-PE bin (6 <= nPE < 30) plus full 0-50 PE spectra. Re-derived from the
-                       public release by ``python -m jcevns.data.derive_csi2017``.
+                       public release by ``python tools/derive_csi2017.py``.
 * ``csi2017_detector`` CsI[Na] 2017 detector/beam constants: mass, POT, baseline, neutrinos
                        per POT, light yield, constant QF, acceptance, and the energy-dependent
                        COHERENT QF polynomial (arXiv:2110.07730 ancillary).
