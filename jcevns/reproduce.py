@@ -324,7 +324,9 @@ def _run_lar3d(tick):
 
 
 def _recipe(name: str) -> str | None:
-    return experiments.get(name).reproduction
+    """The reproduction recipe of a registered experiment; ``None`` for other results keys, such as
+    the combination ``a+b``."""
+    return experiments.get(name).reproduction if name in experiments.names() else None
 
 
 def run(preset: str = "calibrated", only: str | None = None, progress: bool = True):

@@ -409,7 +409,7 @@ def run_selftest(analyses=None, preset: str = "calibrated", points=None, progres
     """Compare the fixed grid with the adaptive reference at every self-test point.
 
     Args:
-        analyses: analysis names (default :data:`jcevns.ANALYSES`).
+        analyses: analysis names (default: every registered analysis that has ``preset``).
         preset: ``"calibrated"`` or ``"printed"``.
         points: names from :data:`SELFTEST_POINTS` (default all).
         progress: print one line per comparison.
@@ -418,9 +418,13 @@ def run_selftest(analyses=None, preset: str = "calibrated", points=None, progres
         ``(rows, ok)``: rows are dicts ``{analysis, point, max_rel_error, seconds}``;
         ``ok`` is True if every error is at most :data:`TOLERANCE` (1e-6).
     """
+    from . import experiments
     from .analyses import ANALYSES
 
-    analyses = ANALYSES if analyses is None else tuple(analyses)
+    if analyses is None:
+        analyses = tuple(n for n in ANALYSES if preset in experiments.get(n).presets)
+    else:
+        analyses = tuple(analyses)
     points = tuple(SELFTEST_POINTS) if points is None else tuple(points)
     rows = []
     for name in analyses:
