@@ -192,6 +192,12 @@ def check_scalar(name: str, value) -> None:
     """
     if isinstance(value, (str, bytes, bool, np.bool_)) or value is None:
         raise ValueError(f"parameter {name} must be a real number, got {value!r}")
+    if isinstance(value, jax.core.Tracer):  # inside jit/grad/vmap: a traced scalar is a number
+        if value.ndim != 0 or not (np.issubdtype(value.dtype, np.floating) or np.issubdtype(value.dtype, np.integer)):
+            raise ValueError(
+                f"parameter {name} must be a real scalar, got a traced {value.dtype} of shape {value.shape}"
+            )
+        return
     try:
         arr = np.asarray(value)
     except Exception:  # any object numpy cannot read is not a number
