@@ -184,6 +184,18 @@ def reproduction_figures(curves: dict, out_dir: Path) -> list[Path]:
     return written
 
 
+def combined_figures(curves: dict, out_dir: Path) -> list[Path]:
+    """Figures of :func:`jcevns.reproduce_papers.run_combined`: profiles, the NSI plane and the Z'
+    exclusion, the combination beside each experiment alone."""
+    out_dir = Path(out_dir)
+    return [
+        profiles_figure(curves, ["sin2w", "eps_ee_u", "eps_ee_d"], out_dir / "combined_profiles.png"),
+        contours_figure(curves, {k: "nsi_ee" for k in curves}, out_dir / "combined_nsi_ee.png",
+                        "CsI (new QF) + LAr: 90 % CL NSI (ee)"),
+        exclusions_figure(curves, "zprime", out_dir / "combined_exclusion_zprime.png"),
+    ]
+
+
 def scan_figure(result, path: Path, title: str = ""):
     """Delta chi2 of a :class:`~jcevns.ScanResult`: a curve with the 90 % and 1-sigma lines (1D), or
     the 90 % CL region, Delta chi2 = 4.61, with its best point (2D)."""
