@@ -9,26 +9,26 @@ from bench_common import ANALYSES, SCAN_ANALYSIS, SCAN_KINDS, TUNED_CHUNK
 
 
 def accuracy(B: str, D: str):
-    """Returns ``(rows, accuracy)``: jcevns.validation.compare at the selftest points."""
-    from jcevns import validation
+    """Returns ``(rows, accuracy)``: jcevns.selftest.compare at the selftest points."""
+    from jcevns import selftest
 
     rows = []
     accuracy = []
     for name in ANALYSES:
         for point in ("sm", "zprime_light", "zprime_b-l"):
-            an_p, q = validation.point_analysis(name, "calibrated", point)
+            an_p, q = selftest.point_analysis(name, "calibrated", point)
             t0 = time.perf_counter()
-            res = validation.compare(q, an_p)
+            res = selftest.compare(q, an_p)
             accuracy.append(dict(analysis=name, point=point, params={k: v for k, v in
-                                 validation.SELFTEST_POINTS[point][1].items()},
-                                 options=validation.SELFTEST_POINTS[point][0],
+                                 selftest.SELFTEST_POINTS[point][1].items()},
+                                 options=selftest.SELFTEST_POINTS[point][0],
                                  max_rel_error=res["max_rel_error"],
                                  max_rel_error_total=res["max_rel_error_total"], seconds=time.perf_counter() - t0))
     for acc in accuracy:
         rows.append(dict(name=f"accuracy/{acc['analysis']}/{acc['point']}", backend=B, device=D, n=1,
                          median_s=None, min_s=None, max_s=None, per_point_s=None, points_per_s=None,
                          peak_mem_mb=None, ratio_vs_scipy=None, max_rel_error=acc["max_rel_error"],
-                         note="fixed grid vs nested adaptive quad (epsrel 1e-10), jcevns.validation.compare"))
+                         note="fixed grid vs nested adaptive quad (epsrel 1e-10), jcevns.selftest.compare"))
     return rows, accuracy
 
 

@@ -305,6 +305,11 @@ def _recoil_grid(detector: Detector, config: Config):
     return nodes, weights, index, moments
 
 
-#: Registered experiments (:mod:`jcevns.experiments`) when jcevns was imported (``jcevns list``).
-#: Computed last: experiment modules may import this module.
-ANALYSES = experiments.names()
+def __getattr__(name: str):
+    # ANALYSES: the registered experiments (:mod:`jcevns.experiments`, ``jcevns list``), listed on
+    # first use rather than on import: experiment modules import this module and jcevns.forward,
+    # so loading them while this module is still being imported would be circular.
+    if name == "ANALYSES":
+        globals()["ANALYSES"] = experiments.names()
+        return globals()["ANALYSES"]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -189,8 +189,11 @@ def _fixed_pulls_kernel(params: Params, pulls, lik: Likelihood):
     return _statistic_at(lik, _predict_kernel(params, lik.analysis), pulls)
 
 
-def profiled(params: Params, lik: Likelihood):
+def statistic_and_pulls(params: Params, lik: Likelihood):
     """Test statistic minimised over the nuisance pulls, and the pulls at the minimum.
+
+    The pulls are profiled exactly (they enter linearly); to minimise over physics parameters
+    as well, use :func:`jcevns.profile`. Also available under its former name ``profiled``.
 
     Args:
         params: physics parameters (validated when concrete).
@@ -214,9 +217,13 @@ def _check_likelihood(lik) -> None:
         )
 
 
+#: Former name of :func:`statistic_and_pulls` (kept: scripts and notebooks use it).
+profiled = statistic_and_pulls
+
+
 def statistic(params: Params, lik: Likelihood):
     """Test statistic with the pulls profiled exactly (scalar, differentiable)."""
-    return profiled(params, lik)[0]
+    return statistic_and_pulls(params, lik)[0]
 
 
 def statistic_at_pulls(params: Params, pulls, lik: Likelihood):

@@ -35,7 +35,7 @@ from .reproduce_papers import (  # noqa: F401  (re-exported: the notebooks read 
     run_csi,
     run_lar,
 )
-from .reproduce_report import lar_comparison_lines, write_report  # noqa: F401  (re-exported)
+from .reproduce_report import CAPTIONS, figure_lines, lar_comparison_lines, write_report  # noqa: F401
 
 #: Reproduction recipes named by ``Experiment.reproduction``: ``(--only group, runner, steps)``.
 RECIPES = {
@@ -88,7 +88,8 @@ def _csi2021_section(payload: dict, figures_dir: Path):
     section, curves = csi2021_report.run()
     payload["csi2021"] = json_safe(section)
     figures = csi2021_report.figures(curves, figures_dir)
-    return csi2021_report.report_lines(section), figures, time.perf_counter() - start
+    captions = [line for f in figures if f.name in CAPTIONS for line in figure_lines(f.name, CAPTIONS[f.name])]
+    return csi2021_report.report_lines(section) + captions, figures, time.perf_counter() - start
 
 
 #: Self-contained report sections of the data sets beyond the two papers: ``key -> function(payload,

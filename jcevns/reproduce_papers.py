@@ -113,12 +113,46 @@ def _mediator(lik, kind: str):
     g_grid = _ZP_G if kind == "zprime" else _SC_G
     res = scan(lik, {m_name: _MED_MASS, g_name: g_grid})
     delta = res.delta
-    return {
+    out = {
         "m_mev": _MED_MASS,
         "g": g_grid,
         "delta": delta,
         "g_excluded_min": exclusion_curve(_MED_MASS, g_grid, delta, DCHI2_90_2D),
     }
+    if kind == "zprime":
+        out["island"] = _island(lik, kind, g_grid, delta, res.minimum)
+    return out
+
+
+def _island(lik, kind: str, g_grid, delta, minimum: float) -> dict:
+    """The allowed band of a vector mediator above its lowest excluded coupling, per mass.
+
+    With the sign conventions of the papers the universal Z' interferes destructively: where it
+    flips the sign of the weak charge the rate is back at the SM one, a band narrower than a step
+    of the coupling grid. Around the second dip of Delta chi2 (after it has risen above the
+    exclusion boundary) of each mass, a finer grid (81 points over +-2 coarse steps) finds both
+    edges of that band. Returns
+    ``{"g_lo", "g_hi"}``, NaN where the band is not allowed at 90 % CL (Delta chi2 = 4.61 from
+    the minimum of the coarse plane)."""
+    step = float(np.log10(g_grid[1] / g_grid[0]))
+    lo, hi = np.full(_MED_MASS.size, np.nan), np.full(_MED_MASS.size, np.nan)
+    for i, m in enumerate(_MED_MASS):
+        excluded = np.nonzero(delta[i] > DCHI2_90_2D)[0]
+        if excluded.size == 0:
+            continue
+        d, peak = delta[i], excluded[0]
+        while peak + 1 < d.size and d[peak + 1] >= d[peak]:  # climb out of the lower boundary
+            peak += 1
+        if peak + 1 >= d.size:
+            continue  # Delta chi2 only grows: no second dip
+        k = peak + int(np.argmin(d[peak:]))
+        centre = np.log10(g_grid[k])
+        log_g = np.linspace(max(centre - 2 * step, np.log10(g_grid[peak])), centre + 2 * step, 81)
+        fine = scan(lik, {f"{kind}_m": np.array([m]), f"{kind}_g": 10.0**log_g}).values[0] - minimum
+        bands = intervals_1d(log_g, fine, DCHI2_90_2D)
+        if bands:
+            lo[i], hi[i] = 10.0 ** bands[0].lo, 10.0 ** bands[-1].hi
+    return {"g_lo": lo, "g_hi": hi}
 
 
 def run_csi(name: str, preset: str, tick=lambda *_: None) -> tuple[dict, dict]:

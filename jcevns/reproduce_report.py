@@ -96,6 +96,50 @@ def lar_comparison_lines(r: dict, name: str) -> list[str]:
     return lines
 
 
+def figure_lines(name: str, caption: str) -> list[str]:
+    """A figure of ``figures/`` in the report with its caption underneath."""
+    return ["", f"![{name.removesuffix('.png')}](figures/{name})", "", f"*{caption}*"]
+
+
+#: Captions of the figures of :func:`jcevns.plots.reproduction_figures` and
+#: :func:`jcevns.plots.combined_figures`, by file name.
+CAPTIONS = {
+    "csi_profiles.png": "CsI 2017, old and new quenching factor: Delta chi2 of each parameter, the others at "
+                        "their SM values; shaded: Papoulias 2020 Table I 90 % CL; dashed: Delta chi2 = 2.71.",
+    "csi_nsi_ee.png": "CsI 2017: 90 % CL region (Delta chi2 = 4.61) of the vector NSI couplings eps_ee^d and "
+                      "eps_ee^u, the others zero; cross: SM.",
+    "csi_nsi_mumu.png": "CsI 2017: 90 % CL region (Delta chi2 = 4.61) of eps_mumu^d and eps_mumu^u.",
+    "csi_spectrum.png": "CsI 2017 photoelectron spectrum: beam-on minus anti-coincidence data (stat. errors with "
+                        "the subtracted backgrounds) against the SM prediction plus prompt neutrons.",
+    "lar_profiles.png": "CENNS-10 LAr: Delta chi2 of each parameter, the others at their SM values; dashed: "
+                        "Delta chi2 = 2.71 (90 % CL).",
+    "lar_nsi_ee_etau.png": "CENNS-10 LAr: 90 % CL region of eps_ee^d and the flavour-changing "
+                           "eps_etau^d.",
+    "lar_nsi_ee.png": "CENNS-10 LAr: 90 % CL region of eps_ee^d and eps_ee^u.",
+    "lar_sin2w_rn.png": "CENNS-10 LAr: 90 % CL region of sin^2 theta_W and R_n (Miranda et al. 2020 fig. 8): a "
+                        "valley, larger R_n compensating larger sin^2 theta_W.",
+    "exclusion_zprime.png": "Universal vector Z': 90 % CL excluded couplings (shaded above each line); hatched: "
+                            "the allowed band inside it, where the Z' flips the sign of the weak charge; dotted: "
+                            "B-L couplings.",
+    "exclusion_scalar.png": "Scalar mediator: 90 % CL excluded couplings (shaded above each line); no "
+                            "interference with the SM, so no allowed band.",
+    "combined_profiles.png": "CsI 2017 (new QF) and CENNS-10 LAr alone and combined (shared physics, each "
+                             "experiment's own pulls): Delta chi2 of sin^2 theta_W, eps_ee^u and eps_ee^d.",
+    "combined_nsi_ee.png": "90 % CL regions of eps_ee^d and eps_ee^u: each experiment alone and combined; the "
+                           "two experiments' different neutron-to-proton ratios break the degeneracy.",
+    "combined_exclusion_zprime.png": "Universal vector Z': 90 % CL exclusion of each experiment alone and "
+                                     "combined; hatched: allowed bands.",
+    "csi2021_projections.png": "COHERENT CsI[Na] complete dataset: data against the best fit projected on "
+                               "photoelectrons and on arrival time, with residuals.",
+    "csi2021_physics.png": "COHERENT CsI[Na] complete dataset: 90 % CL region of eps_ee^u and eps_ee^d (left) "
+                           "and the lowest excluded universal Z' coupling (right).",
+}
+
+
+def _figures(*names: str) -> list[str]:
+    return sum((figure_lines(n, CAPTIONS[n]) for n in names), [])
+
+
 def write_report(results: dict, wall_s: float, path: Path) -> None:
     """Markdown report: each number beside the paper's value with the difference."""
     lines = [
@@ -159,6 +203,8 @@ def write_report(results: dict, wall_s: float, path: Path) -> None:
                 if hw is not None
                 else f"| {p} | {r['best_fit'][p]:.3f} | {best[p]} | n/a | {one_sigma[p]} |"
             )
+    if any(_recipe(n) == "papoulias2020" for n in results):
+        lines += _figures("csi_profiles.png", "csi_nsi_ee.png", "csi_nsi_mumu.png", "csi_spectrum.png")
     for name in (n for n in results if _recipe(n) == "miranda2020"):
         r = results[name]
         lines += [
@@ -187,8 +233,11 @@ def write_report(results: dict, wall_s: float, path: Path) -> None:
             "bounded only by the range allowed to R_n (a larger radius lowers the rate as a larger sin2w",
             "raises it), so the width is quoted for R_n up to its own 90 % upper limit and up to 15 fm.",
         ]
+    if any(_recipe(n) == "miranda2020" for n in results):
+        lines += _figures("lar_profiles.png", "lar_nsi_ee_etau.png", "lar_nsi_ee.png", "lar_sin2w_rn.png")
     if COMBINED in results:
         lines += _combined_report(results[COMBINED])
+        lines += _figures("combined_profiles.png", "combined_nsi_ee.png", "combined_exclusion_zprime.png")
     lines += [
         "",
         "## Mediator exclusions (90 % CL, smallest excluded coupling g; g^2 = g_nu g_q)",
@@ -208,9 +257,12 @@ def write_report(results: dict, wall_s: float, path: Path) -> None:
     lines += [
         "",
         "With the sign conventions as printed, the universal Z' interferes destructively with the SM:",
-        "an allowed island (weak charge flipped) appears at larger couplings above ~60 MeV; the",
-        "curves above give the lowest excluded coupling.",
+        "an allowed band (weak charge flipped) appears at couplings a few times the lowest excluded one",
+        "(CsI 2017 above ~50 MeV, LAr at every mass); the table gives the lowest excluded coupling, the",
+        "figure both.",
     ]
+    if any(_recipe(n) in ("papoulias2020", "miranda2020") for n in results):
+        lines += _figures("exclusion_zprime.png", "exclusion_scalar.png")
     path.write_text("\n".join(lines) + "\n")
 
 

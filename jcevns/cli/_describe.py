@@ -78,9 +78,9 @@ def _cmd_list(args) -> int:
 
 
 def _cmd_selftest(args) -> int:
-    from .. import validation
+    from .. import selftest, validation
 
-    rows, ok = validation.run_selftest(analyses=tuple(args.analysis or ()) or None, preset=args.preset, progress=True)
+    rows, ok = selftest.run_selftest(analyses=tuple(args.analysis or ()) or None, preset=args.preset, progress=True)
     width = max(len(r["point"]) for r in rows)
     print(f"{'analysis':<15} {'point':<{width}} {'max rel. error':>15} {'time [s]':>9}")
     worst = {}
