@@ -83,6 +83,16 @@ class Config:
         return out
 
 
+def require_rn(analysis, hint: str = "build the analysis with form_factor='helm'") -> None:
+    """Raise ``ValueError`` unless ``analysis`` (or a combination) uses the neutron radius ``rn``,
+    i.e. has a Helm form factor; ``hint`` says how to get one."""
+    physics = analysis.config.physics
+    if not physics.uses_rn:
+        raise ValueError(
+            f"parameter rn is not used by {analysis.name} with form_factor={physics.form_factor!r}; {hint}"
+        )
+
+
 def option_kinds(name) -> dict:
     """``{option: (declared type, allows None)}`` of a registered experiment (:mod:`jcevns.options`)."""
     exp = experiments.get(name)
@@ -190,11 +200,8 @@ class Analysis:
         for name, value in values.items():
             if value is not None:
                 check_scalar(name, value)
-        if not self.config.physics.uses_rn and p.rn is not None and np.any(np.asarray(p.rn) != self.rn_ref):
-            raise ValueError(
-                f"parameter rn is not used by {self.name} with form_factor="
-                f"{self.config.physics.form_factor!r}; build the analysis with form_factor='helm'"
-            )
+        if p.rn is not None and np.any(np.asarray(p.rn) != self.rn_ref):
+            require_rn(self)
         refs = {"sin2w": self.sin2w_ref, "rn": self.rn_ref}
         filled = {n: (self.name, ref) for n, ref in refs.items() if values.get(n) is None}
         p = p.replace(**{n: ref for n, (_, ref) in filled.items()})
@@ -298,6 +305,11 @@ def _recoil_grid(detector: Detector, config: Config):
     return nodes, weights, index, moments
 
 
-#: Registered experiments (:mod:`jcevns.experiments`) when jcevns was imported (``jcevns list``).
-#: Computed last: experiment modules may import this module.
-ANALYSES = experiments.names()
+def __getattr__(name: str):
+    # ANALYSES: the registered experiments (:mod:`jcevns.experiments`, ``jcevns list``), listed on
+    # first use rather than on import: experiment modules import this module and jcevns.forward,
+    # so loading them while this module is still being imported would be circular.
+    if name == "ANALYSES":
+        globals()["ANALYSES"] = experiments.names()
+        return globals()["ANALYSES"]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -40,7 +40,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .forward import _prepare, expected_counts, templates_if_exact
-from .likelihoods import Likelihood, _check_likelihood, _chi2_at, _poisson_at, _statistic_from_signal
+from .likelihoods import Likelihood, _check_likelihood, _statistic_at, _statistic_from_signal
 from .posterior_output import (  # noqa: F401  (re-exported: the public API of jcevns.bayes)
     CREDIBLE,
     ESS_PER_CHAIN_MIN,
@@ -104,10 +104,9 @@ def model(lik: Likelihood, names, priors: dict | None = None, pulls: str = "samp
     if pulls == "sample":
         sigma = jnp.asarray(lik.sigma_pulls, dtype=jnp.float64)
         a = jnp.stack([numpyro.sample(n, dist.Normal(0.0, s)) for n, s in zip(lik.pull_names, lik.sigma_pulls)])
-        at = _chi2_at if lik.statistic == "chi2" else _poisson_at
         # The statistic includes the Gaussian pull penalty sum (a_k / s_k)^2; that is the prior
         # of the Normal sites above, so remove it here to count it once.
-        stat = at(lik, signal, a) - jnp.sum((a / sigma) ** 2)
+        stat = _statistic_at(lik, signal, a) - jnp.sum((a / sigma) ** 2)
     else:
         stat = _statistic_from_signal(lik, signal)[0]
     numpyro.factor("loglik", -0.5 * stat)

@@ -34,7 +34,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .analyses import Analysis
-from .likelihoods import Likelihood, _chi2_at, _poisson_at, _statistic_from_signal
+from .likelihoods import Likelihood, _statistic_at, _statistic_from_signal
 from .params import NEUTRON_RADIUS_PARAMETERS, Params, validate
 
 #: Newton steps (with a backtracking line search) for the shared flux pull.
@@ -188,12 +188,6 @@ class CombinedLikelihood:
             _statistic_at(lik, s * (1.0 + flux), a) for lik, s, a in zip(self.components, parts, chunks)
         )
         return value + ((flux / self.shared_flux) ** 2 if self.shared_flux else 0.0)
-
-
-def _statistic_at(lik, signal, pulls):
-    if isinstance(lik, Likelihood):
-        return (_chi2_at if lik.statistic == "chi2" else _poisson_at)(lik, signal, pulls)
-    return lik.statistic_at(signal, pulls)
 
 
 def _signal_pull(lik) -> int:

@@ -24,7 +24,7 @@ import numpy as np
 from . import binned
 from .combined import CombinedLikelihood
 from .forward import _predict_kernel, _prepare
-from .likelihoods import Likelihood, _chi2_at, _poisson_at
+from .likelihoods import Likelihood, _statistic_at
 from .params import SPECS, Params, with_own_radii
 
 
@@ -151,10 +151,9 @@ def _information(lik, params, names, use_asimov):
 def _hessian(params: Params, lik, x0, names: tuple):
     """Hessian of the statistic in ``(names..., pulls...)`` at ``x0`` (compiled once per
     likelihood structure and names)."""
-    at = _chi2_at if lik.statistic == "chi2" else _poisson_at
 
     def chi2(x):
         p = params.replace(**{n: x[i] for i, n in enumerate(names)})
-        return at(lik, _predict_kernel(p, lik.analysis), x[len(names) :])
+        return _statistic_at(lik, _predict_kernel(p, lik.analysis), x[len(names) :])
 
     return jax.hessian(chi2)(x0)

@@ -60,6 +60,7 @@ import numpy as np
 
 from . import binned
 from . import counting as _counting
+from .analyses import require_rn
 from .forward import EventTemplates, expected_counts, templates_if_exact
 from .likelihoods import Likelihood, _statistic_from_signal
 from .params import SPECS, Params, as_float64, check_value
@@ -266,9 +267,8 @@ def _cevns_adapter(lik: Likelihood, param: str, base, profile) -> CEvNSToys:
     clash = [n for n in profile if n == param or n not in SPECS]
     if clash:
         raise ValueError(f"profiled parameters must be valid names other than {param}, got {clash}")
-    if param == "rn" and not lik.analysis.config.physics.uses_rn:
-        raise ValueError(f"parameter rn is not used by {lik.analysis.name} with this form factor; "
-                         "build it with form_factor='helm'")
+    if param == "rn":
+        require_rn(lik.analysis)
     base = lik.analysis.params() if base is None else base
     base = as_float64(lik.analysis.params(**{k: v for k, v in base.to_dict().items()}))
     lo, hi, _ = parameter_bounds((param,), lik.analysis)

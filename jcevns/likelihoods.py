@@ -162,15 +162,13 @@ def likelihood(
     return Likelihood(analysis=analysis, model=model, statistic=statistic, sigma_pulls=sigmas)
 
 
-def _at(lik: Likelihood, signal, pulls):
-    """The statistic at given pulls (the papers' units, widths ``sigma_pulls``)."""
+def _statistic_at(lik: Likelihood, signal, pulls):
+    """The statistic at given pulls (the papers' units, widths ``sigma_pulls``): the one
+    evaluation behind both statistics (``lik.model`` knows which), for single likelihoods and
+    combinations alike."""
     if not isinstance(lik, Likelihood):  # a combination (jcevns.combined)
         return lik.statistic_at(signal, pulls)
     return binned.twice_nll(lik.model, signal, binned.from_paper_units(lik.model, pulls))
-
-
-# The two statistics share one evaluation; the names stay for callers that pick one.
-_chi2_at = _poisson_at = _at
 
 
 def _statistic_from_signal(lik: Likelihood, signal):
@@ -188,11 +186,14 @@ def _profiled_kernel(params: Params, lik: Likelihood):
 
 @jax.jit
 def _fixed_pulls_kernel(params: Params, pulls, lik: Likelihood):
-    return _at(lik, _predict_kernel(params, lik.analysis), pulls)
+    return _statistic_at(lik, _predict_kernel(params, lik.analysis), pulls)
 
 
-def profiled(params: Params, lik: Likelihood):
+def statistic_and_pulls(params: Params, lik: Likelihood):
     """Test statistic minimised over the nuisance pulls, and the pulls at the minimum.
+
+    The pulls are profiled exactly (they enter linearly); to minimise over physics parameters
+    as well, use :func:`jcevns.profile`. Also available under its former name ``profiled``.
 
     Args:
         params: physics parameters (validated when concrete).
@@ -216,9 +217,13 @@ def _check_likelihood(lik) -> None:
         )
 
 
+#: Former name of :func:`statistic_and_pulls` (kept: scripts and notebooks use it).
+profiled = statistic_and_pulls
+
+
 def statistic(params: Params, lik: Likelihood):
     """Test statistic with the pulls profiled exactly (scalar, differentiable)."""
-    return profiled(params, lik)[0]
+    return statistic_and_pulls(params, lik)[0]
 
 
 def statistic_at_pulls(params: Params, pulls, lik: Likelihood):

@@ -29,6 +29,28 @@ from pathlib import Path
 MANIFEST = "manifest.json"
 
 
+def json_safe(obj):
+    """``obj`` with NaN and infinities replaced by ``None`` (standard JSON has neither) and NumPy
+    scalars and arrays turned into Python numbers and lists, through dicts, lists and tuples.
+
+    >>> json_safe({"a": [1.0, float("nan")], "b": (float("inf"), 2)})
+    {'a': [1.0, None], 'b': [None, 2]}
+    """
+    import math
+
+    import numpy as np
+
+    if isinstance(obj, dict):
+        return {k: json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple, np.ndarray)):
+        return [json_safe(v) for v in obj]
+    if isinstance(obj, (np.floating, float)):
+        return float(obj) if math.isfinite(float(obj)) else None
+    if isinstance(obj, np.integer):
+        return int(obj)
+    return obj
+
+
 def check_output_dir(path) -> Path:
     """Raise ``ValueError`` unless ``path`` is, or can become, a writable directory.
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .outputs import json_safe
 from .params import SPECS
 
 #: Convergence criterion on the rank-normalised split R-hat (Vehtari et al. 2021).
@@ -27,17 +28,6 @@ def _az():
         import arviz
 
     return arviz
-
-
-def _finite(obj):
-    """Replace NaN and infinities by ``None`` so the JSON is standard."""
-    if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_finite(v) for v in obj]
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
 
 
 def _split_single_chain(x: np.ndarray) -> np.ndarray:
@@ -151,7 +141,7 @@ class PosteriorResult:
 
     def to_json(self, path) -> None:
         """Write :meth:`to_dict` as JSON (non-finite numbers as ``null``)."""
-        Path(path).write_text(json.dumps(_finite(self.to_dict()), indent=2) + "\n")
+        Path(path).write_text(json.dumps(json_safe(self.to_dict()), indent=2) + "\n")
 
     def to_markdown(self) -> str:
         """The summary as a Markdown table, with the run's diagnostics below."""

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .params import SPECS
+from . import style
 from .posterior_output import _az
 
 
@@ -28,18 +28,16 @@ def corner_plot(result, path: Path) -> None:
 
 def _corner_plot(result, path: Path) -> None:
     az = _az()
-    plt = _plt()
     coords = _coords(result)
     if len(coords) == 1:
         name = coords[0]
         x = result.samples[name].ravel()
         lo, med, hi = np.quantile(x, [0.05, 0.5, 0.95])
-        fig, ax = plt.subplots(figsize=(5.0, 3.6))
+        fig, ax = style.subplots(figsize=(5.0, 3.6))
         ax.hist(x, bins=60, density=True, color="tab:blue", alpha=0.7)
         ax.axvspan(lo, hi, color="tab:orange", alpha=0.2, label=f"90 % credible [{lo:.4g}, {hi:.4g}]")
         ax.axvline(med, color="k", lw=1, label=f"median {med:.4g}")
-        unit = SPECS[name].unit if name in SPECS else ""
-        ax.set_xlabel(f"{name} [{unit}]" if unit else name)
+        ax.set_xlabel(style.axis_label(name))
         ax.set_ylabel("posterior density")
         ax.legend(fontsize=8)
     else:
@@ -56,7 +54,8 @@ def _corner_plot(result, path: Path) -> None:
     if len(coords) == 1:
         fig.tight_layout()
     fig.savefig(path, dpi=120, bbox_inches="tight")
-    plt.close(fig)
+    if len(coords) > 1:
+        _plt().close(fig)  # ArviZ drew it with pyplot
 
 
 def trace_plot(result, path: Path) -> None:
@@ -83,9 +82,7 @@ def _quiet_plots():
 
 
 def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
+    """pyplot, for closing the figures ArviZ draws with it (the backend stays the caller's)."""
     import matplotlib.pyplot as plt
 
     return plt

@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .analyses import Analysis
+from .analyses import Analysis, require_rn
 from .params import RADIUS_NAMES, SPECS
 
 PRIOR_KINDS = ("uniform", "log-uniform")
@@ -147,11 +147,8 @@ def resolve_priors(analysis: Analysis, names, priors: dict | None = None) -> dic
     extra = sorted(set(priors) - set(names))
     if extra:
         raise ValueError(f"priors given for parameter(s) {extra} that are not sampled ({list(names)})")
-    if "rn" in names and not analysis.config.physics.uses_rn:
-        raise ValueError(
-            f"parameter rn is not used by {analysis.name} with form_factor="
-            f"{analysis.config.physics.form_factor!r}; build the analysis with form_factor='helm'"
-        )
+    if "rn" in names:
+        require_rn(analysis)
     out = {}
     for name in names:
         default = default_prior(name, analysis)

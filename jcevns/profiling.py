@@ -34,7 +34,7 @@ import numpy as np
 import optax
 
 from .forward import _prepare, expected_counts, templates_if_exact
-from .likelihoods import Likelihood, _check_likelihood, _chi2_at, _poisson_at, _statistic_from_signal
+from .likelihoods import Likelihood, _check_likelihood, _statistic_at, _statistic_from_signal
 from .params import RADIUS_NAMES, SPECS, Params, check_value, is_concrete, with_own_radii
 
 
@@ -99,8 +99,7 @@ def _objective(lik: Likelihood, base: Params, free: tuple[str, ...], numeric_pul
         signal_ = expected_counts(params, lik.analysis, templates)
         if not numeric_pulls:
             return _statistic_from_signal(lik, signal_)[0]
-        at = _chi2_at if lik.statistic == "chi2" else _poisson_at
-        return at(lik, signal_, x[n_free:])
+        return _statistic_at(lik, signal_, x[n_free:])
 
     return fun
 

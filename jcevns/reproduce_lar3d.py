@@ -20,7 +20,6 @@ from .experiments import _lar2020_3d_fit as fit
 from .experiments import _lar2020_release as release
 from .experiments import lar2020_3d as lar3d
 from .intervals import DCHI2_90_2D, exclusion_curve, fit_1d
-from .params import SPECS
 
 NAME = lar3d.NAME
 SAMPLES = ("cevns", "prompt_brn", "delayed_brn", "ss")
@@ -237,16 +236,19 @@ def report_lines(s: dict) -> list[str]:
             f"| {p} | {s['best_fit'][p]:.4g} | {_fmt(ints)} | {sb['best_fit'][p]:.4g} | "
             f"{_fmt(sb['intervals_90'][p])} | {s['reasons'].get(p, '')} |"
         )
+    for name, caption in (
+        ("lar3d_projections.png", "CENNS-10 3D fit projected on energy, F90 and arrival time (steady state "
+         "subtracted as in PRL 126 012002 fig. 4), with residuals in units of the statistical error."),
+        ("lar3d_profiles.png", "CENNS-10 3D likelihood: Delta(-2 ln L) of each parameter; dashed: 2.71 (90 % CL)."),
+    ):
+        lines += ["", f"![{name.removesuffix('.png')}](figures/{name})", "", f"*{caption}*"]
     return lines
 
 
 def figure(curves: dict, path: Path) -> Path:
     """Data vs the best fit (jcevns signal, release-like likelihood) projected on energy, F90 and
     time, steady state subtracted as in PRL Fig. 4, with residuals."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from . import style
 
     res = curves["fit"]
     sig = np.asarray(curves["signal"]).reshape(release.SHAPE)
@@ -254,8 +256,8 @@ def figure(curves: dict, path: Path) -> Path:
     brn = sum(release.pdf(k) / release.pdf(k).sum() * res["counts"][k][0] for k in ("prompt_brn", "delayed_brn"))
     ss = release.pdf("ss") / release.pdf("ss").sum() * res["counts"]["ss"][0]
     data = release.observed()
-    fig, axes = plt.subplots(2, 3, figsize=(13, 6), sharex="col", gridspec_kw={"height_ratios": [3, 1]})
-    labels = ("reconstructed energy [keVee]", "F90", "t_trig [us]")
+    fig, axes = style.subplots(2, 3, figsize=(13, 6), sharex="col", gridspec_kw={"height_ratios": [3, 1]})
+    labels = ("reconstructed energy [keVee]", "F90", r"$t_\mathrm{trig}$ [$\mu$s]")
     for i, (centres, label) in enumerate(zip(release.bin_centres(), labels)):
         ax = tuple(a for a in range(3) if a != i)
         d, c, b, s = (x.sum(axis=ax) for x in (data, cevns, brn, ss))
@@ -273,28 +275,21 @@ def figure(curves: dict, path: Path) -> Path:
     fig.suptitle(f"CENNS-10 3D fit: CEvNS {res['counts']['cevns'][0]:.0f} +- {res['counts']['cevns'][1]:.0f}")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return style.save(fig, path)
 
 
 def profiles_figure(curves: dict, path: Path) -> Path:
     """Delta(-2 ln L) of each 3D 1D scan."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from . import style
 
     one = curves["one_d"]
-    fig, axes = plt.subplots(2, 4, figsize=(14, 6))
+    fig, axes = style.subplots(2, 4, figsize=(14, 6))
     for ax, (name, r) in zip(axes.ravel(), one.items()):
         ax.plot(r["x"], r["delta"])
         ax.axhline(2.71, color="grey", ls="--")
         ax.set_ylim(0, 8)
-        unit = SPECS[name].unit
-        ax.set_xlabel(f"{name} [{unit}]" if unit else name)
-    axes[0, 0].set_ylabel("Delta(-2 ln L)")
+        ax.set_xlabel(style.axis_label(name))
+    axes[0, 0].set_ylabel(r"$\Delta(-2\ln L)$")
+    axes[1, 0].set_ylabel(r"$\Delta(-2\ln L)$")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return style.save(fig, path)

@@ -2,29 +2,23 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 
+from . import style
+
 
 def _save(fig, path: Path) -> None:
-    path = Path(path)
-    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
-    fig.savefig(tmp, dpi=120, bbox_inches="tight")
-    os.replace(tmp, path)
+    fig.tight_layout()
+    style.save(fig, path, dpi=120)
 
 
 def belt_figure(res, path, title: str = "") -> None:
     """Observed ``t`` and the critical values ``c`` on the grid, with both intervals shaded."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     from .toys import wilks_level
 
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = style.subplots(figsize=(6, 4))
     ax.plot(res.grid, res.t_obs, "k-", label="observed t")
     ax.plot(res.grid, res.critical, "C0-", label=f"FC critical value ({res.n_toys or 'exact'} toys)")
     ax.axhline(wilks_level(res.cl), color="C1", ls="--", label="Wilks")
@@ -34,28 +28,22 @@ def belt_figure(res, path, title: str = "") -> None:
         ax.axvspan(i.lo, i.hi, ymax=0.05, color="C1", alpha=0.6)
     top = max(4.0 * wilks_level(res.cl), float(np.max(res.critical)) * 1.3)
     ax.set_ylim(0, top)
-    ax.set_xlabel(res.param)
-    ax.set_ylabel("t = q(x) - q_min")
+    ax.set_xlabel(style.axis_label(res.param))
+    ax.set_ylabel(r"$t = q(x) - q_\mathrm{min}$")
     ax.set_title(title)
     ax.legend(fontsize=8)
     _save(fig, path)
-    plt.close(fig)
 
 
 def coverage_figure(results: dict, path, title: str = "") -> None:
     """Coverage vs true value per label: ``{label: CoverageResult}``; Wilks and FC with
     binomial error bars, the nominal level dashed."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, len(results), figsize=(4.2 * len(results), 3.6), squeeze=False)
+    fig, axes = style.subplots(1, len(results), figsize=(4.2 * len(results), 3.6), squeeze=False)
     for ax, (label, r) in zip(axes[0], results.items()):
         ax.errorbar(r.true_values, r.wilks, r.wilks_err, fmt="o", color="C1", label="Wilks")
         ax.errorbar(r.true_values, r.fc, r.fc_err, fmt="s", color="C0", label="Feldman-Cousins")
         ax.axhline(r.cl, color="k", ls="--", lw=1)
-        ax.set_xlabel(r.param)
+        ax.set_xlabel(style.axis_label(r.param))
         ax.set_ylabel("coverage")
         ax.set_title(label, fontsize=9)
         ax.set_ylim(min(0.75, float(np.min(r.wilks)) - 0.03), 1.0)
@@ -63,4 +51,3 @@ def coverage_figure(results: dict, path, title: str = "") -> None:
     if title:
         fig.suptitle(title)
     _save(fig, path)
-    plt.close(fig)

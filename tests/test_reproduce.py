@@ -70,3 +70,14 @@ def test_lar_beside_miranda(reproduction):
     assert e["sin2w_width_2d_band"] == pytest.approx(PAPER_LAR["sin2w_width_free_rn"], abs=0.005)
     # the prompt nu_mu moment limit with the printed flux normalisation (eq. 3.7: 53)
     assert e["mu_nu_limit_printed_flux"]["mu_nu_mu"] == pytest.approx(PAPER_LAR["mu_nu_mu"], abs=2.0)
+
+
+@pytest.mark.slow
+def test_every_figure_is_in_the_report_with_a_caption(reproduction):
+    """Each PNG of figures/ appears once in report.md, followed by an italic caption."""
+    lines = (reproduction / "report.md").read_text().splitlines()
+    for png in sorted((reproduction / "figures").glob("*.png")):
+        at = [i for i, line in enumerate(lines) if line.startswith("![") and f"(figures/{png.name})" in line]
+        assert len(at) == 1, png.name
+        caption = lines[at[0] + 2]
+        assert caption.startswith("*") and caption.endswith("*") and len(caption) > 30, (png.name, caption)

@@ -135,9 +135,6 @@ def report_lines(r: dict) -> list[str]:
 
 def figures(curves: dict, out_dir: Path) -> list[Path]:
     """Data vs best fit projected on PE and on time with residuals; NSI region; Z' curve."""
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     out_dir = Path(out_dir)
@@ -180,14 +177,16 @@ def figures(curves: dict, out_dir: Path) -> list[Path]:
 
     axis, d_nsi = curves["nsi"]
     fig, ax = plt.subplots(1, 2, figsize=(10, 4))
-    ax[0].contourf(axis, axis, d_nsi.T, levels=[0, DCHI2_90_2D], colors=["tab:blue"], alpha=0.5)
-    ax[0].set_xlabel("eps_ee_u")
-    ax[0].set_ylabel("eps_ee_d")
-    ax[0].set_title("90 % CL allowed (Delta chi2 <= 4.61)")
+    from .. import style
+
+    ax[0].contourf(axis, axis, d_nsi.T, levels=[0, DCHI2_90_2D], colors=[style.colour("csi2021")], alpha=0.5)
+    ax[0].set_xlabel(style.axis_label("eps_ee_u"))
+    ax[0].set_ylabel(style.axis_label("eps_ee_d"))
+    ax[0].set_title(r"90 % CL allowed ($\Delta\chi^2 \leq 4.61$)")
     m, g = curves["zp"]
-    ax[1].loglog(m, np.array(g, dtype=float))
-    ax[1].set_xlabel("Z' mass [MeV]")
-    ax[1].set_ylabel("excluded coupling g (90 % CL)")
+    ax[1].loglog(m, np.array(g, dtype=float), color=style.colour("csi2021"))
+    ax[1].set_xlabel(style.axis_label("zprime_m"))
+    ax[1].set_ylabel(f"lowest excluded {style.symbol('zprime_g')} (90 % CL)")
     fig.tight_layout()
     paths.append(out_dir / "csi2021_physics.png")
     fig.savefig(paths[1], dpi=110)
