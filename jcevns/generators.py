@@ -366,6 +366,12 @@ def check_parameter_values(tm, values, what: str) -> np.ndarray:
         raise ValueError(f"{what} must be a non-empty array of finite values")
     if isinstance(tm, CEvNSToys):
         check_value(tm.name, arr, lower=tm.lik.analysis.rn_lower if tm.name == "rn" else None)
+    elif hasattr(tm, "check_values"):
+        tm.check_values(arr)
     elif np.any(arr < tm.lower) or np.any(arr > tm.upper):
         raise ValueError(f"{what} must lie in [{tm.lower:g}, {tm.upper:g}] for {tm.name}")
     return arr
+
+
+# combinations (jcevns.combine): registered by their own module, which builds on this one
+from . import combined_toys  # noqa: E402, F401

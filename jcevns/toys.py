@@ -31,6 +31,10 @@ Nuisances of the toys (``nuisances=``):
 
 With ``"profiled"`` the toys also draw the auxiliary measurements of the pulls (the centres of
 their Gaussian constraints) around the true pulls (:mod:`jcevns.generators`).
+
+Combinations (:func:`jcevns.combine`) have toys too: each member draws its own, and a toy is
+fitted like the data, the members' statistics summed at the shared parameter value with their
+pulls profiled separately (:mod:`jcevns.combined_toys`).
 """
 
 from __future__ import annotations
