@@ -48,6 +48,7 @@ def test_csi_per_nucleus_radii_equal_the_full_prediction():
     _compare(an, {"rn_cs": np.array([3.5, 6.5]), "rn_i": np.array([3.0, 7.0])}, seed=1)
 
 
+@pytest.mark.slow
 def test_without_compression_the_full_nodes_are_kept(monkeypatch):
     monkeypatch.setattr(reshaping, "TOLERANCE", 0.0)
     monkeypatch.setattr(reshaping, "SIZES", (8,))

@@ -73,6 +73,7 @@ def test_fast_minimum_matches_generic_and_brute_force(csi):
             assert fast <= generic + 1e-9 and generic - fast < 1e-5, (truth, i, fast, generic)
 
 
+@pytest.mark.slow
 def test_counting_belt_is_the_same_either_way():
     lik = counting.counting(4, 1.0, 3.0)
     grid = np.linspace(0.0, 20.0, 41)
@@ -88,7 +89,8 @@ def test_magnetic_moment_belt_is_the_same_either_way(csi):
     grid = np.linspace(*MU_NU_RANGE, 25)
     fast = toys.neyman(csi, "mu_nu", grid, 200, key=2, keep_toys=True)
     generic = toys.neyman(csi, "mu_nu", grid, 200, key=2, keep_toys=True, linear=False)
-    # the generic Newton in mu_nu stalls at mu_nu = 0 (q'(0) = 0 there), up to ~1e-6 higher minima
-    np.testing.assert_allclose(fast.t_toys, generic.t_toys, atol=1e-5)
+    # the generic Newton in mu_nu stalls at mu_nu = 0 (q'(0) = 0 there): on this coarse grid its
+    # minima are up to ~3e-5 higher, so its t lower; the fast path's are the true minima
+    np.testing.assert_allclose(fast.t_toys, generic.t_toys, atol=1e-4)
     assert np.all(fast.t_toys >= generic.t_toys - 1e-9)
     assert [i.as_list() for i in fast.fc] == [i.as_list() for i in generic.fc]
