@@ -9,7 +9,7 @@ from functools import partial
 import jax
 import jax.numpy as jnp
 
-from . import generators
+from . import _linear, generators
 
 
 def _lagrange(xs, x):
@@ -54,11 +54,24 @@ def _minimum(tm, grid, models, q_grid, n_newton: int):
     return best_q, best_x
 
 
-def _t_from_data(tm, data, truth_model, x_true, grid, models, ordering, n_newton):
+def _search_minimum(tm, search, x_start, n_newton):
+    """The global minimum over the searched range: ``search`` is either ``(grid, models)`` (grid
+    search and Newton refinement) or a :class:`jcevns._linear.LinearModel` (the prediction is
+    linear in a transform of the parameter: a few fits and safeguarded Newton steps)."""
+    if isinstance(search, _linear.LinearModel):
+        return _linear.minimum(tm.fit, search, TRANSFORMS_G[search.transform](x_start))
+    grid, models = search
+    q_grid = jax.vmap(lambda m: tm.fit(m)[0])(models)
+    return _minimum(tm, grid, models, q_grid, n_newton)
+
+
+TRANSFORMS_G = {name: g for name, (g, _) in _linear.TRANSFORMS.items()}
+
+
+def _t_from_data(tm, data, truth_model, x_true, search, ordering, n_newton):
     toy = tm.with_data(data)
-    q_grid = jax.vmap(lambda m: toy.fit(m)[0])(models)
     q_true = toy.fit(truth_model)[0]
-    q_min, x_hat = _minimum(toy, grid, models, q_grid, n_newton)
+    q_min, x_hat = _search_minimum(toy, search, x_true, n_newton)
     q_min = jnp.minimum(q_min, q_true)
     t = jnp.maximum(q_true - q_min, 0.0)
     if ordering == "upper":
@@ -67,7 +80,7 @@ def _t_from_data(tm, data, truth_model, x_true, grid, models, ordering, n_newton
 
 
 @partial(jax.jit, static_argnames=("prior", "ordering", "n_newton", "table"))
-def _toy_kernel(batch, tm, truth_models, truth_x, nuisances, grid, models, prior, ordering, n_newton, table):
+def _toy_kernel(batch, tm, truth_models, truth_x, nuisances, search, prior, ordering, n_newton, table):
     """Per toy ``(key, index of its truth)``: draw, fit on the grid, ``(t, x_hat)``. Without
     prior draws all toys of a truth share their Poisson means: tables of ``table`` entries."""
     tables = None
@@ -81,22 +94,22 @@ def _toy_kernel(batch, tm, truth_models, truth_x, nuisances, grid, models, prior
         if prior:
             widths = tm.prior_widths()
             nu = jnp.where(widths > 0, widths * jax.random.normal(k_prior, nu.shape), nu)
-        mine = None if tables is None else jax.tree_util.tree_map(lambda a: a[i], tables)
-        data = generators.draw(k_data, tm.recipe(model, nu), mine)
+        # the tables stay whole: gathering one truth's tables per toy would copy them per toy
+        data = generators.draw(k_data, tm.recipe(model, nu), tables, i)
         if prior:  # hybrid: nuisances from their priors, auxiliary measurements as observed
             data.update({k: v for k, v in tm.observed().items() if k in tm.global_observables()})
-        return _t_from_data(tm, data, model, truth_x[i], grid, models, ordering, n_newton)
+        return _t_from_data(tm, data, model, truth_x[i], search, ordering, n_newton)
 
     return jax.vmap(one)(*batch)
 
 
 @partial(jax.jit, static_argnames=("ordering", "n_newton"))
-def _data_kernel(batch, tm, truth_models, truth_x, grid, models, ordering, n_newton):
+def _data_kernel(batch, tm, truth_models, truth_x, search, ordering, n_newton):
     """Per given data set ``(data, index of the truth)``: ``(t, x_hat)``."""
 
     def one(data, i):
         model = jax.tree_util.tree_map(lambda m: m[i], truth_models)
-        return _t_from_data(tm, data, model, truth_x[i], grid, models, ordering, n_newton)
+        return _t_from_data(tm, data, model, truth_x[i], search, ordering, n_newton)
 
     return jax.vmap(one)(*batch)
 
@@ -112,8 +125,8 @@ def _grid_fits(tm, models):
 
 
 @partial(jax.jit, static_argnames=("n_newton",))
-def _observed_minimum(tm, grid, models, q_grid, n_newton):
-    return _minimum(tm, grid, models, q_grid, n_newton)
+def _observed_minimum(tm, search, x_start, n_newton):
+    return _search_minimum(tm, search, x_start, n_newton)
 
 
 @partial(jax.jit, static_argnames=("table",))

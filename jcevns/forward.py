@@ -207,31 +207,48 @@ class EventTemplates:
     physics: PhysicsOptions = dataclasses.field(metadata=dict(static=True))
 
 
-def _templates(params: Params, analysis: Analysis) -> EventTemplates:
-    if _is_combined(analysis):  # a tuple of templates, one per component
-        return tuple(_templates(params, a) for a in analysis.components)
+def _fold_parts(analysis: Analysis):
+    """Per isotope: the recoil nodes and the flux-folded kinematics of each interaction
+    (:func:`~jcevns.cross_sections.kinematic_factors`) times the bin matrix,
+    ``(t (n,), weak, magnetic, scalar)`` with folds ``(3 flavours, n_bins, n)``. Independent of
+    every parameter: only the form factors and propagators at the nodes change with them."""
+    opts = analysis.config.physics
+    parts = []
+    for i, nucleus in enumerate(analysis.detector.nuclei):
+        t = analysis.t_nodes
+        moments = analysis.moments[i]  # (3 flavours, 3 powers, n)
+        # flux-folded kinematics per flavour and node, times the bin matrix: (3, n_bins, n)
+        fold = lambda k: jnp.sum(k[None] * moments, axis=1)[:, None, :] * analysis.bin_matrix[None]  # noqa: E731
+        parts.append((t, *(fold(k) for k in kinematic_factors(nucleus, t, opts))))
+    return tuple(parts)
+
+
+def _templates_from_parts(params: Params, analysis: Analysis, parts) -> EventTemplates:
+    """:class:`EventTemplates` at ``params`` from :func:`_fold_parts` (or any node set and folds
+    that integrate the same spectrum, e.g. the compressed ones of :mod:`jcevns.reshaping`)."""
     opts = analysis.config.physics
     params = _checked(params, opts)
     sp, sn = scalar_nucleon_charges(opts)
     weak = magnetic = scalar = 0.0
-    for i, nucleus in enumerate(analysis.detector.nuclei):
-        t = analysis.t_nodes
+    for i, (nucleus, (t, f_weak, f_mag, f_scalar)) in enumerate(zip(analysis.detector.nuclei, parts)):
         q2, xp, xn = nuclear_factors(params, nucleus, i, t, opts)
-        k_weak, k_mag, k_scalar = kinematic_factors(nucleus, t, opts)
-        moments = analysis.moments[i]  # (3 flavours, 3 powers, n)
-        # flux-folded kinematics per flavour and node, times the bin matrix: (3, n_bins, n)
-        fold = lambda k: jnp.sum(k[None] * moments, axis=1)[:, None, :] * analysis.bin_matrix[None]  # noqa: E731
         prop = 1.0 / (q2 + params.zprime_m**2)
         total = xp + xn
         basis = jnp.stack([xp * xp, xp * xn, xn * xn, prop * xp * total, prop * xn * total, (prop * total) ** 2])
-        weak = weak + jnp.einsum("kn,fbn->kfb", basis, fold(k_weak))
-        magnetic = magnetic + jnp.sum(fold(k_mag) * xp**2, axis=-1)
+        weak = weak + jnp.einsum("kn,fbn->kfb", basis, f_weak)
+        magnetic = magnetic + jnp.sum(f_mag * xp**2, axis=-1)
         phi = ((sp * xp + sn * xn) / (q2 + params.scalar_m**2)) ** 2
-        scalar = scalar + jnp.sum(fold(k_scalar) * phi, axis=-1)
+        scalar = scalar + jnp.sum(f_scalar * phi, axis=-1)
     fixed = jnp.stack([jnp.asarray(getattr(params, n), dtype=jnp.float64) for n in TEMPLATE_FIXED])
     # the non-energy observables: the same per-flavour contraction as the full prediction
     weak, magnetic, scalar = (contract_bins(x, analysis.bin_factors) for x in (weak, magnetic, scalar))
     return EventTemplates(weak=weak, magnetic=magnetic, scalar=scalar, fixed=fixed, physics=opts)
+
+
+def _templates(params: Params, analysis: Analysis) -> EventTemplates:
+    if _is_combined(analysis):  # a tuple of templates, one per component
+        return tuple(_templates(params, a) for a in analysis.components)
+    return _templates_from_parts(params, analysis, _fold_parts(analysis))
 
 
 _templates_kernel = jax.jit(_templates)

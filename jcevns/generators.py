@@ -115,9 +115,27 @@ def _invert(table, u):
     return k.reshape(u.shape).astype(jnp.float64)
 
 
-def draw(key, recipes: dict, tables: dict | None = None) -> dict:
+def _invert_at(tables, index, u):
+    """``_invert(tables[index], u)`` without copying ``tables[index]``: a binary search whose
+    steps read single entries (under ``vmap`` over toys, a per-toy copy of the tables costs far
+    more than the search)."""
+    size = tables.shape[-1]
+    flat = tables.reshape((tables.shape[0], -1, size))
+    uf = u.reshape(-1)
+    rows = jnp.arange(uf.size)
+    lo = jnp.zeros(uf.shape, dtype=jnp.int32)
+    hi = jnp.full(uf.shape, size, dtype=jnp.int32)
+    for _ in range(int(np.ceil(np.log2(size + 1)))):  # smallest k with table[k] >= u (size: none)
+        mid = (lo + hi) // 2
+        below = flat[index, rows, jnp.minimum(mid, size - 1)] < uf
+        lo, hi = jnp.where(below, mid + 1, lo), jnp.where(below, hi, mid)
+    return lo.reshape(u.shape).astype(jnp.float64)
+
+
+def draw(key, recipes: dict, tables: dict | None = None, index=None) -> dict:
     """One toy data set from ``{name: Recipe}`` (jit/vmap friendly); with ``tables`` from
-    :func:`poisson_tables` of the same recipes, Poisson counts by table inversion."""
+    :func:`poisson_tables` of the same recipes, Poisson counts by table inversion. With
+    ``index``, ``tables`` carry a leading axis (one set per truth) and row ``index`` is used."""
     out = {}
     for i, name in enumerate(sorted(recipes)):
         r = recipes[name]
@@ -128,8 +146,12 @@ def draw(key, recipes: dict, tables: dict | None = None) -> dict:
             n1 = jax.random.poisson(k1, lam1, shape=jnp.shape(lam1)).astype(jnp.float64)
             n2 = jax.random.poisson(k2, lam2, shape=jnp.shape(lam2)).astype(jnp.float64)
         else:
-            n1 = _invert(tables[name][0], jax.random.uniform(k1, jnp.shape(lam1), dtype=jnp.float64))
-            n2 = _invert(tables[name][1], jax.random.uniform(k2, jnp.shape(lam2), dtype=jnp.float64))
+            u1 = jax.random.uniform(k1, jnp.shape(lam1), dtype=jnp.float64)
+            u2 = jax.random.uniform(k2, jnp.shape(lam2), dtype=jnp.float64)
+            if index is None:
+                n1, n2 = _invert(tables[name][0], u1), _invert(tables[name][1], u2)
+            else:
+                n1, n2 = _invert_at(tables[name][0], index, u1), _invert_at(tables[name][1], index, u2)
         noise = jnp.sqrt(r.gauss_var) * jax.random.normal(k3, jnp.shape(r.offset), dtype=jnp.float64)
         out[name] = n1 - n2 + r.offset + noise
     return out
@@ -344,6 +366,12 @@ def check_parameter_values(tm, values, what: str) -> np.ndarray:
         raise ValueError(f"{what} must be a non-empty array of finite values")
     if isinstance(tm, CEvNSToys):
         check_value(tm.name, arr, lower=tm.lik.analysis.rn_lower if tm.name == "rn" else None)
+    elif hasattr(tm, "check_values"):
+        tm.check_values(arr)
     elif np.any(arr < tm.lower) or np.any(arr > tm.upper):
         raise ValueError(f"{what} must lie in [{tm.lower:g}, {tm.upper:g}] for {tm.name}")
     return arr
+
+
+# combinations (jcevns.combine): registered by their own module, which builds on this one
+from . import combined_toys  # noqa: E402, F401

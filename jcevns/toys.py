@@ -12,7 +12,9 @@ nuisance pulls (and over the ``profile`` parameters), ``x'`` in the physical ran
 grid. The minimum over ``x'`` is the grid minimum refined by Newton steps on the model
 interpolated quadratically between grid nodes (exact for parameters the counts depend on
 quadratically: ``sin2w``, NSI epsilons, magnetic moments), so the grid must contain the best
-fits of the toys.
+fits of the toys. Where the prediction is linear in ``x`` or in ``x^2`` (checked numerically:
+signal strengths, magnetic moments) the minimum is found instead by a few fits and safeguarded
+Newton steps in that variable (:mod:`jcevns._linear`; ``linear=False`` turns this off).
 
 The Neyman construction: at each grid value ``x_i`` draw toys at ``x_i``, take the ``cl``
 quantile ``c_i`` of their ``t(x_i)``; the Feldman-Cousins interval is ``{x_i : t_obs(x_i) <= c_i}``
@@ -29,6 +31,10 @@ Nuisances of the toys (``nuisances=``):
 
 With ``"profiled"`` the toys also draw the auxiliary measurements of the pulls (the centres of
 their Gaussian constraints) around the true pulls (:mod:`jcevns.generators`).
+
+Combinations (:func:`jcevns.combine`) have toys too: each member draws its own, and a toy is
+fitted like the data, the members' statistics summed at the shared parameter value with their
+pulls profiled separately (:mod:`jcevns.combined_toys`).
 """
 
 from __future__ import annotations
@@ -41,7 +47,7 @@ import jax.numpy as jnp
 import numpy as np
 from scipy import stats
 
-from . import generators
+from . import _linear, generators
 from ._belt import _data_kernel, _draw_kernel, _grid_fits, _grid_models, _observed_minimum, _toy_kernel
 from .intervals import Interval, intervals_1d
 from .sharding import run_batched
@@ -137,8 +143,18 @@ def _search_grid(grid: np.ndarray, n_search: int | None) -> np.ndarray:
     return grid[np.unique(np.abs(grid[None, :] - targets[:, None]).argmin(axis=1))]
 
 
-def _toy_t(tm, truth_x, truth_models, nuisances, search, search_models, n_toys, key, prior, ordering, n_newton,
-           chunk_size):
+def _searcher(tm, grid: np.ndarray, n_search: int | None, linear: bool):
+    """How the toys' best fit over ``[grid[0], grid[-1]]`` is found: a
+    :class:`jcevns._linear.LinearModel` where the prediction is linear in a transform of the
+    parameter (and ``linear``), else ``(search grid, its models)``."""
+    lm = _linear.linear_model(tm, float(grid[0]), float(grid[-1]), grid) if linear else None
+    if lm is not None:
+        return lm
+    search = jnp.asarray(_search_grid(grid, n_search))
+    return search, _grid_models(tm, search)
+
+
+def _toy_t(tm, truth_x, truth_models, nuisances, search, n_toys, key, prior, ordering, n_newton, chunk_size):
     """``t`` and ``x_hat`` of ``n_toys`` toys at each truth, shape ``(n_truth, n_toys)``."""
     n_truth = truth_x.shape[0]
     keys = np.asarray(jax.random.split(_key(key), n_truth * n_toys))
@@ -158,7 +174,7 @@ def _toy_t(tm, truth_x, truth_models, nuisances, search, search_models, n_toys, 
         # pad the last chunk to the full size: one compiled shape for every chunk
         pad = lambda a: np.concatenate([a[sl], np.repeat(a[hi - 1 : hi], chunk_size - (hi - lo), axis=0)])  # noqa: E731
         ti, xi = run_batched(kernel, (pad(keys), pad(idx)), tm, truth_models, jnp.asarray(truth_x), nuisances,
-                             jnp.asarray(search), search_models)
+                             search)
         t[sl], x_hat[sl] = ti[: hi - lo], xi[: hi - lo]
     return t.reshape(n_truth, n_toys), x_hat.reshape(n_truth, n_toys)
 
@@ -168,7 +184,7 @@ def _max_poisson_mean(tm, truth_models, nuisances) -> float:
     return float(max(max(float(jnp.max(r.poisson)), float(jnp.max(r.subtract))) for r in recipes.values()))
 
 
-def _exact_t(tm, truth_x, truth_models, nuisances, search, search_models, ordering, n_newton):
+def _exact_t(tm, truth_x, truth_models, nuisances, search, ordering, n_newton):
     """Every outcome of a counting model at each truth: ``t`` and probabilities ``(n_truth, n_out)``."""
     means = np.asarray(jax.vmap(lambda m, nu: tm.recipe(m, nu)[next(iter(tm.observed()))].mean)(
         truth_models, nuisances))
@@ -182,8 +198,7 @@ def _exact_t(tm, truth_x, truth_models, nuisances, search, search_models, orderi
     def kernel(batch, *rest):
         return _data_kernel(batch, *rest, ordering, n_newton)
 
-    t, _ = run_batched(kernel, (flat, idx), tm, truth_models, jnp.asarray(truth_x), jnp.asarray(search),
-                       search_models)
+    t, _ = run_batched(kernel, (flat, idx), tm, truth_models, jnp.asarray(truth_x), search)
     return t.reshape(n_truth, n_out), np.asarray(probs)
 
 
@@ -241,23 +256,21 @@ def belt_intervals(grid, t_obs, critical, cl: float = 0.9, lower=None) -> tuple[
 
 
 def observed_t(lik, param: str, grid, *, ordering: str = "fc", base=None, profile=(), n_search: int | None = 41,
-               n_newton: int = 4) -> tuple[np.ndarray, float]:
+               n_newton: int = 4, linear: bool = True) -> tuple[np.ndarray, float]:
     """The observed ``t(x_i)`` on ``grid`` and the best fit, as :func:`neyman` computes them: with a
     belt from :func:`neyman`, :func:`belt_intervals` gives the interval of any observation."""
     _check_options(1, 0.9, ordering, "profiled")
     tm = generators.adapter(lik, param, base, profile)
     grid = _check_grid(tm, grid)
-    search = _search_grid(grid, n_search)
-    t_obs, x_hat, _ = _observed(tm, grid, _grid_models(tm, jnp.asarray(grid)), search,
-                                _grid_models(tm, jnp.asarray(search)), n_newton)
+    t_obs, x_hat, _ = _observed(tm, grid, _grid_models(tm, jnp.asarray(grid)), _searcher(tm, grid, n_search, linear),
+                                n_newton)
     return (np.where(x_hat > grid, 0.0, t_obs) if ordering == "upper" else t_obs), x_hat
 
 
-def _observed(tm, grid, models, search, search_models, n_newton):
+def _observed(tm, grid, models, search, n_newton):
     q_grid, nuisances = _grid_fits(tm, models)
-    q_search = _grid_fits(tm, search_models)[0]
-    q_min, x_hat = _observed_minimum(tm, jnp.asarray(search), search_models, q_search, n_newton)
     q_grid = np.asarray(q_grid)
+    q_min, x_hat = _observed_minimum(tm, search, jnp.asarray(grid[int(np.argmin(q_grid))]), n_newton)
     q_min = min(float(q_min), float(np.min(q_grid)))
     if float(np.min(q_grid)) <= q_min:
         x_hat = grid[int(np.argmin(q_grid))]
@@ -280,6 +293,7 @@ def neyman(
     n_newton: int = 4,
     chunk_size: int = TOY_CHUNK,
     keep_toys: bool = False,
+    linear: bool = True,
 ) -> NeymanResult:
     """Neyman belt and Feldman-Cousins interval of ``param`` on ``grid`` (see the module docstring).
 
@@ -300,6 +314,10 @@ def neyman(
         n_newton: Newton refinements of that minimum.
         chunk_size: toys per compiled batch.
         keep_toys: keep the toys' ``t`` in the result.
+        linear: where the prediction is linear in ``x`` or ``x^2`` over the grid (checked
+            numerically; signal strengths, magnetic moments), find the toys' minimum by a few
+            fits and safeguarded Newton steps in that variable (:mod:`jcevns._linear`) instead of
+            the grid search (``n_search``, ``n_newton`` then unused); ``False``: always the grid.
 
     Example:
         >>> import numpy as np
@@ -314,18 +332,17 @@ def neyman(
     if n_toys is None and not hasattr(tm, "outcomes"):
         raise ValueError(f"n_toys=None (exact belt) needs a counting model; {type(lik).__name__} needs toys")
     grid = _check_grid(tm, grid)
-    search = _search_grid(grid, n_search)
+    search = _searcher(tm, grid, n_search, linear)
     models = _grid_models(tm, jnp.asarray(grid))
-    search_models = _grid_models(tm, jnp.asarray(search))
-    t_obs, x_hat, nu = _observed(tm, grid, models, search, search_models, n_newton)
+    t_obs, x_hat, nu = _observed(tm, grid, models, search, n_newton)
     if ordering == "upper":
         t_obs = np.where(x_hat > grid, 0.0, t_obs)
     if n_toys is None:
-        t, w = _exact_t(tm, grid, models, nu, search, search_models, ordering, n_newton)
+        t, w = _exact_t(tm, grid, models, nu, search, ordering, n_newton)
         critical = _critical(t, cl, w)
         t = None
     else:
-        t, _ = _toy_t(tm, grid, models, nu, search, search_models, n_toys, key, nuisances == "prior", ordering,
+        t, _ = _toy_t(tm, grid, models, nu, search, n_toys, key, nuisances == "prior", ordering,
                       n_newton, chunk_size)
         critical = _critical(t, cl)
     fc, wilks = belt_intervals(grid, t_obs, critical, cl, tm.lower)
@@ -373,6 +390,7 @@ def coverage(
     n_search: int | None = 41,
     n_newton: int = 4,
     chunk_size: int = TOY_CHUNK,
+    linear: bool = True,
 ) -> CoverageResult:
     """How often the Wilks and the Feldman-Cousins intervals contain the truth.
 
@@ -396,14 +414,13 @@ def coverage(
             raise ValueError("give a grid when there is only one distinct true value")
         lo, hi = truth.min() - np.ptp(truth), truth.max() + np.ptp(truth)
         grid = np.linspace(max(lo, tm.lower), min(hi, tm.upper), 101)
-    search = _search_grid(_check_grid(tm, grid), n_search)
+    search = _searcher(tm, _check_grid(tm, grid), n_search, linear)
     truth_models = _grid_models(tm, jnp.asarray(truth))
-    search_models = _grid_models(tm, jnp.asarray(search))
     _, nu = _grid_fits(tm, truth_models)
     key = _key(key)
     k_belt, k_cov = jax.random.split(key)
     prior = nuisances == "prior"
-    args = (tm, truth, truth_models, nu, search, search_models)
+    args = (tm, truth, truth_models, nu, search)
     t_belt, _ = _toy_t(*args, n_belt_toys or n_toys, k_belt, prior, ordering, n_newton, chunk_size)
     t_cov, _ = _toy_t(*args, n_toys, k_cov, prior, ordering, n_newton, chunk_size)
     critical = _critical(t_belt, cl)

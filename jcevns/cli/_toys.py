@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 
 from ._common import (
-    _add_analysis_arguments,
+    _add_combinable_arguments,
     _add_statistic_argument,
+    _build_likelihood,
     _default_name,
     _formatter,
     _options_epilog,
@@ -43,13 +44,17 @@ def _cmd_toys(args) -> int:
     # An R_n fit uses the experiment's R_n options (CsI 2017: Helm form factor) and drops the
     # form-factor term from the signal uncertainty where it has one (Papoulias footnote 4), as
     # `jcevns sample` and `jcevns reproduce` do.
-    lik_spec = jcevns.experiments.get(args.analysis).likelihood
-    drop_ff = args.param == "rn" and lik_spec.form_factor_sigma is not None
-    if args.param == "rn":
-        for key, value in lik_spec.rn_fit_options.items():
-            options.setdefault(key, value)
-    analysis = jcevns.build(args.analysis, args.preset, **options)
-    lik = jcevns.likelihood(analysis, args.statistic, drop_form_factor_uncertainty=drop_ff)
+    if "+" in args.analysis:  # a combination (its toys: jcevns.combined_toys)
+        lik = _build_likelihood(args.analysis, args.preset, options, args.statistic)
+        analysis = lik.analysis
+    else:
+        lik_spec = jcevns.experiments.get(args.analysis).likelihood
+        drop_ff = args.param == "rn" and lik_spec.form_factor_sigma is not None
+        if args.param == "rn":
+            for key, value in lik_spec.rn_fit_options.items():
+                options.setdefault(key, value)
+        analysis = jcevns.build(args.analysis, args.preset, **options)
+        lik = jcevns.likelihood(analysis, args.statistic, drop_form_factor_uncertainty=drop_ff)
     base = analysis.params(**fixed)
     res = toys.neyman(lik, args.param, grid, args.toys, cl=args.cl, key=args.seed, base=base,
                       nuisances=args.nuisances)
@@ -102,7 +107,7 @@ def _add_toys_parser(sub) -> None:
         epilog=_parameters_epilog() + "\n\n" + _options_epilog(),
         formatter_class=_formatter(),
     )
-    _add_analysis_arguments(t)
+    _add_combinable_arguments(t)
     t.add_argument("--param", required=True, help="parameter of interest, e.g. mu_nu, sin2w, rn, eps_mumu_u")
     t.add_argument("--grid", required=True, metavar="LO:HI:N", help="grid of the parameter, e.g. 0:60:61")
     t.add_argument("--toys", type=int, default=1000, help="toys per grid point")
