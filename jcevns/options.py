@@ -117,9 +117,14 @@ def _float_literal(text: str):
     return value if math.isfinite(value) else None
 
 
+#: Blanks stripped around command-line values: ASCII whitespace only, as ``float()`` does, so that
+#: control characters such as "\x1f" (which ``str.strip`` also removes) are refused, not ignored.
+_BLANKS = " \t\n\r\v\f"
+
+
 def parse_option(name: str, text: str, kind: str, allows_none: bool = False):
     """Parse a command-line option value strictly by its declared kind (see the module docstring)."""
-    raw = text.strip()
+    raw = text.strip(_BLANKS)
     bad = ValueError(f"option {name} must be {_describe(kind, allows_none)}, got {text!r}")
     if allows_none and raw.lower() in ("none", "null"):
         return None
@@ -163,7 +168,7 @@ def parse_parameter(name: str, text: str, names) -> float:
     """
     if name not in names:
         raise ValueError(f"unknown parameter {name!r}; valid names: {', '.join(names)}")
-    value = _float_literal(text.strip())
+    value = _float_literal(text.strip(_BLANKS))
     if value is None:
         raise ValueError(f"parameter {name} needs one finite real number, got {text!r}")
     return value

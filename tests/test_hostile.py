@@ -586,7 +586,7 @@ def test_scan_twice_reports_the_replaced_files(tmp_path, capsys):
 
 # --- property-based: parameter and option validation ----------------------------------------
 
-from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import HealthCheck, example, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from jcevns.options import check_option, parse_option, parse_parameter  # noqa: E402
@@ -645,6 +645,7 @@ def test_property_params_accept_exactly_the_valid_range(name, x):
 
 
 @settings(max_examples=300, deadline=None)
+@example(text="0\x1f")
 @given(text=st.text(max_size=12))
 def test_property_cli_parameter_is_one_finite_number(text):
     """``--set sin2w=TEXT`` gives float(TEXT) when that is a finite number, else a ValueError naming
@@ -661,10 +662,13 @@ def test_property_cli_parameter_is_one_finite_number(text):
 
 
 @settings(max_examples=300, deadline=None)
+@example(text="true\x1f")
+@example(text=" False\n")
 @given(text=st.one_of(st.text(max_size=8), st.sampled_from(["true", "FALSE", "False", "no", "0", "1", "yes"])))
 def test_property_cli_booleans_are_true_or_false_only(text):
-    if text.strip().lower() in ("true", "false"):
-        assert parse_option("recoil_term", text, "bool") is (text.strip().lower() == "true")
+    word = text.strip(" \t\n\r\v\f").lower()  # ASCII blanks only, as float() strips them
+    if word in ("true", "false"):
+        assert parse_option("recoil_term", text, "bool") is (word == "true")
     else:
         with pytest.raises(ValueError, match="recoil_term"):
             parse_option("recoil_term", text, "bool")
