@@ -140,3 +140,9 @@ def _build_likelihood(name: str, preset: str, options: dict, statistic: str):
 def _add_statistic_argument(parser, help: str = "default: the experiment's"):
     """``--statistic chi2|poisson`` (default: the experiment's own statistic)."""
     parser.add_argument("--statistic", choices=("chi2", "poisson"), default=None, help=help)
+
+
+def _add_command(sub, name: str, help: str, description: str):
+    """A subcommand that takes parameters and options: its help ends with their lists."""
+    return sub.add_parser(name, help=help, description=description,
+                          epilog=_parameters_epilog() + "\n\n" + _options_epilog(), formatter_class=_formatter())

@@ -8,9 +8,7 @@ import sys
 
 from ._common import (
     _add_analysis_arguments,
-    _formatter,
-    _options_epilog,
-    _parameters_epilog,
+    _add_command,
     _parse_options,
     _parse_params,
 )
@@ -136,12 +134,11 @@ def _cmd_export(args) -> int:
 
 
 def add_predict(sub) -> None:
-    p = sub.add_parser(
+    p = _add_command(
+        sub,
         "predict",
         help="SM (or given) expected events per bin and per flavour",
         description="Expected CEvNS events per analysis bin and per neutrino flavour.",
-        epilog=_parameters_epilog() + "\n\n" + _options_epilog(),
-        formatter_class=_formatter(),
     )
     _add_analysis_arguments(p)
     p.add_argument("--json", action="store_true", help="machine-readable output")

@@ -6,12 +6,10 @@ import json
 
 from ._common import (
     _add_combinable_arguments,
+    _add_command,
     _add_statistic_argument,
     _build_likelihood,
     _default_name,
-    _formatter,
-    _options_epilog,
-    _parameters_epilog,
     _parse_options,
     _parse_params,
     parse_grid,
@@ -119,14 +117,13 @@ def _cmd_forecast(args) -> int:
 
 
 def add_scan(sub) -> None:
-    c = sub.add_parser(
+    c = _add_command(
+        sub,
         "scan",
         help="profiled Delta chi2 on a 1D or 2D grid, with 90 %% CL intervals (1D) or regions (2D)",
         description="Scan the test statistic (pulls profiled exactly, optionally more parameters profiled "
         "with L-BFGS) on a grid of one or two parameters. Writes scan.json and scan.png. Grid values are in "
         "the parameter's unit (below).",
-        epilog=_parameters_epilog() + "\n\n" + _options_epilog(),
-        formatter_class=_formatter(),
     )
     _add_combinable_arguments(c)
     c.add_argument(

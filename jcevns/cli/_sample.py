@@ -7,11 +7,9 @@ import sys
 
 from ._common import (
     _add_combinable_arguments,
+    _add_command,
     _add_statistic_argument,
     _build_likelihood,
-    _formatter,
-    _options_epilog,
-    _parameters_epilog,
     _parse_options,
 )
 
@@ -99,13 +97,12 @@ def _cmd_sample(args) -> int:
 
 
 def add_sample(sub) -> None:
-    m = sub.add_parser(
+    m = _add_command(
+        sub,
         "sample",
         help="Bayesian posterior with NumPyro NUTS (exit code 3 if r_hat > 1.01 or divergences)",
         description="Sample the posterior of some parameters with NUTS. Writes posterior.nc, summary.json, "
         "summary.md, corner.png and trace.png; exits with code 3 when the chains did not converge.",
-        epilog=_parameters_epilog() + "\n\n" + _options_epilog(),
-        formatter_class=_formatter(),
     )
     _add_combinable_arguments(m)
     m.add_argument(

@@ -6,12 +6,10 @@ import json
 
 from ._common import (
     _add_combinable_arguments,
+    _add_command,
     _add_statistic_argument,
     _build_likelihood,
     _default_name,
-    _formatter,
-    _options_epilog,
-    _parameters_epilog,
     _parse_options,
     _parse_params,
     parse_grid,
@@ -99,13 +97,12 @@ def _cmd_toys(args) -> int:
 
 
 def _add_toys_parser(sub) -> None:
-    t = sub.add_parser(
+    t = _add_command(
+        sub,
         "toys",
         help="Feldman-Cousins interval from a toy Neyman belt, Wilks interval and their coverage",
         description="Neyman construction with likelihood-ratio (Feldman-Cousins) ordering: toys at every grid "
         "point,\nfitted like the data. Writes toys.json, belt.png and (with coverage points) coverage.png.",
-        epilog=_parameters_epilog() + "\n\n" + _options_epilog(),
-        formatter_class=_formatter(),
     )
     _add_combinable_arguments(t)
     t.add_argument("--param", required=True, help="parameter of interest, e.g. mu_nu, sin2w, rn, eps_mumu_u")
