@@ -47,10 +47,20 @@ import jax.numpy as jnp
 import numpy as np
 from scipy import stats
 
-from . import _linear, generators
-from ._belt import _data_kernel, _draw_kernel, _grid_fits, _grid_models, _observed_minimum, _toy_kernel
+from . import generators
+from ._belt import (
+    _critical,
+    _draw_kernel,
+    _exact_t,
+    _grid_fits,
+    _grid_models,
+    _key,
+    _max_poisson_mean,
+    _observed_minimum,
+    _searcher,
+    _toy_t,
+)
 from .intervals import Interval, intervals_1d
-from .sharding import run_batched
 
 ORDERINGS = ("fc", "upper")
 NUISANCE_MODES = ("profiled", "prior")
@@ -67,10 +77,6 @@ def wilks_level(cl: float) -> float:
 
 
 # --- public API ----------------------------------------------------------------------------
-
-
-def _key(key):
-    return jax.random.PRNGKey(key) if isinstance(key, (int, np.integer)) else key
 
 
 def _check_options(n_toys, cl, ordering, nuisances):
@@ -122,84 +128,6 @@ def generate(lik, param: str, value: float, n_toys: int, *, key=0, base=None, pr
     keys = jax.random.split(_key(key), n_toys)
     table = generators.table_size(_max_poisson_mean(tm, jax.tree_util.tree_map(lambda a: a[None], model), nu[None]))
     return {k: np.asarray(v) for k, v in _draw_kernel(keys, tm, model, nu, table).items()}
-
-
-def _critical(t: np.ndarray, cl: float, weights: np.ndarray | None = None) -> np.ndarray:
-    """Per row, the smallest ``c`` with ``P(t <= c) >= cl`` (weighted by outcome probabilities)."""
-    order = np.argsort(t, axis=1)
-    ts = np.take_along_axis(t, order, axis=1)
-    w = np.ones_like(t) if weights is None else weights
-    cum = np.cumsum(np.take_along_axis(w, order, axis=1), axis=1)
-    cum /= cum[:, -1:]
-    idx = np.argmax(cum >= cl - 1e-12, axis=1)
-    return ts[np.arange(t.shape[0]), idx]
-
-
-def _search_grid(grid: np.ndarray, n_search: int | None) -> np.ndarray:
-    if n_search is None or n_search >= grid.size:
-        return grid
-    # nearest grid values to evenly spaced values: a non-uniform grid keeps an even search
-    targets = np.linspace(grid[0], grid[-1], max(3, n_search))
-    return grid[np.unique(np.abs(grid[None, :] - targets[:, None]).argmin(axis=1))]
-
-
-def _searcher(tm, grid: np.ndarray, n_search: int | None, linear: bool):
-    """How the toys' best fit over ``[grid[0], grid[-1]]`` is found: a
-    :class:`jcevns._linear.LinearModel` where the prediction is linear in a transform of the
-    parameter (and ``linear``), else ``(search grid, its models)``."""
-    lm = _linear.linear_model(tm, float(grid[0]), float(grid[-1]), grid) if linear else None
-    if lm is not None:
-        return lm
-    search = jnp.asarray(_search_grid(grid, n_search))
-    return search, _grid_models(tm, search)
-
-
-def _toy_t(tm, truth_x, truth_models, nuisances, search, n_toys, key, prior, ordering, n_newton, chunk_size):
-    """``t`` and ``x_hat`` of ``n_toys`` toys at each truth, shape ``(n_truth, n_toys)``."""
-    n_truth = truth_x.shape[0]
-    keys = np.asarray(jax.random.split(_key(key), n_truth * n_toys))
-    idx = np.repeat(np.arange(n_truth), n_toys)
-    t = np.empty(n_truth * n_toys)
-    x_hat = np.empty(n_truth * n_toys)
-    chunk_size = min(chunk_size, idx.size)  # small sets: no padding to a full chunk
-
-    table = generators.table_size(_max_poisson_mean(tm, truth_models, nuisances))
-
-    def kernel(batch, *rest):
-        return _toy_kernel(batch, *rest, prior, ordering, n_newton, table)
-
-    for lo in range(0, idx.size, chunk_size):
-        hi = min(lo + chunk_size, idx.size)
-        sl = slice(lo, hi)
-        # pad the last chunk to the full size: one compiled shape for every chunk
-        pad = lambda a: np.concatenate([a[sl], np.repeat(a[hi - 1 : hi], chunk_size - (hi - lo), axis=0)])  # noqa: E731
-        ti, xi = run_batched(kernel, (pad(keys), pad(idx)), tm, truth_models, jnp.asarray(truth_x), nuisances,
-                             search)
-        t[sl], x_hat[sl] = ti[: hi - lo], xi[: hi - lo]
-    return t.reshape(n_truth, n_toys), x_hat.reshape(n_truth, n_toys)
-
-
-def _max_poisson_mean(tm, truth_models, nuisances) -> float:
-    recipes = jax.vmap(tm.recipe)(truth_models, nuisances)
-    return float(max(max(float(jnp.max(r.poisson)), float(jnp.max(r.subtract))) for r in recipes.values()))
-
-
-def _exact_t(tm, truth_x, truth_models, nuisances, search, ordering, n_newton):
-    """Every outcome of a counting model at each truth: ``t`` and probabilities ``(n_truth, n_out)``."""
-    means = np.asarray(jax.vmap(lambda m, nu: tm.recipe(m, nu)[next(iter(tm.observed()))].mean)(
-        truth_models, nuisances))
-    top = float(np.max(means))
-    n_max = int(top + 8.0 * np.sqrt(top) + 10)  # P(beyond) < 1e-10
-    data, probs = jax.vmap(lambda m, nu: tm.outcomes(m, nu, n_max))(truth_models, nuisances)
-    n_truth, n_out = np.asarray(probs).shape
-    flat = jax.tree_util.tree_map(lambda d: np.asarray(d).reshape((n_truth * n_out,) + d.shape[2:]), data)
-    idx = np.repeat(np.arange(n_truth), n_out)
-
-    def kernel(batch, *rest):
-        return _data_kernel(batch, *rest, ordering, n_newton)
-
-    t, _ = run_batched(kernel, (flat, idx), tm, truth_models, jnp.asarray(truth_x), search)
-    return t.reshape(n_truth, n_out), np.asarray(probs)
 
 
 @dataclass(frozen=True)
